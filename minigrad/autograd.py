@@ -1,0 +1,410 @@
+"""The engine: `Tensor`, `Function` and the backward sweep (floor 1: knows only NumPy).
+
+A `Tensor` wraps an ndarray. When an operation runs on tensors that require grad, it
+records the `Function` instance that made its output (`tensor.grad_fn`); that instance
+keeps the arrays its backward needs and links to its input tensors. `backward()` visits
+these nodes once each, in reverse topological order, and hands every node the gradient
+of the final scalar with respect to its output; the node returns one gradient per input
+(the chain rule, one step). Leaves (tensors made by the user) accumulate into `.grad`.
+
+Differences from PyTorch, kept on purpose for readability:
+- `Function` instances are the graph nodes *and* the `ctx`: `forward(ctx, ...)` and
+  `backward(ctx, grad)` are ordinary methods that see plain ndarrays, never Tensors.
+- There is no double backward: gradients are arrays, not differentiable tensors.
+"""
+import numpy as np
+
+# --------------------------------------------------------------------------- grad mode
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled():
+    """True when operations record a graph (the default)."""
+    return _GradMode.enabled
+
+
+class _SetGradEnabled:
+    """Context manager and decorator that switches graph recording on or off."""
+
+    mode = True
+
+    def __enter__(self):
+        self.previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.previous
+
+    def __call__(self, function):
+        def wrapped(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+
+        wrapped.__name__, wrapped.__doc__ = function.__name__, function.__doc__
+        return wrapped
+
+
+class no_grad(_SetGradEnabled):
+    """Build no graph inside `with no_grad():` (or a function decorated `@no_grad()`)."""
+
+    mode = False
+
+
+class enable_grad(_SetGradEnabled):
+    """Record a graph again, e.g. inside a `no_grad` block."""
+
+    mode = True
+
+
+# --------------------------------------------------------------------------- random numbers
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed):
+    """Seed the one generator behind every random draw in minigrad (init, dropout, shuffling)."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def default_generator():
+    """The module-level `np.random.Generator` that `manual_seed` seeds."""
+    return _generator
+
+
+# --------------------------------------------------------------------------- dtypes
+
+
+def as_array(data, dtype=None):
+    """Turn `data` into an ndarray with PyTorch's dtype rules.
+
+    An ndarray keeps its dtype (float64 stays float64); Python floats and lists of them become
+    float32, Python ints int64, bools bool. An explicit `dtype` wins.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        array = data
+    elif isinstance(data, (bool, int, float, list, tuple, np.generic)):
+        array = np.asarray(data)
+        if array.dtype == np.float64 and not isinstance(data, np.generic):
+            array = array.astype(np.float32)
+    else:
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__}; "
+                        "expected an ndarray, a number, a (nested) list or a Tensor")
+    if array.dtype == object:
+        raise TypeError("cannot make a Tensor from ragged or non-numeric data")
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        array = array.astype(dtype)
+    return array
+
+
+# --------------------------------------------------------------------------- Tensor
+
+
+class Tensor:
+    """An ndarray that can remember how it was made, so gradients can flow back through it."""
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not NumPy's loop
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _from_op(cls, data, grad_fn):
+        """An op's output: no dtype conversion, no checks (this is the hot path)."""
+        out = object.__new__(Tensor)
+        out.data, out.grad, out.grad_fn, out._retains_grad = data, None, grad_fn, False
+        out._requires_grad = grad_fn is not None
+        return out
+
+    # -- requires_grad, leaves ------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if flag and not np.issubdtype(self.data.dtype, np.floating):
+            raise RuntimeError(f"only floating point tensors can require gradients, "
+                               f"got dtype {self.data.dtype}")
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError("requires_grad can only be switched off on a leaf; use .detach()")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag=True):
+        self.requires_grad = flag
+        return self
+
+    @property
+    def is_leaf(self):
+        """Made by the user rather than by an op on tensors that require grad."""
+        return self.grad_fn is None
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+            self.grad_fn.retained_output = self
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory, like PyTorch)."""
+        return Tensor._from_op(self.data, None)
+
+    # -- ndarray-like properties ----------------------------------------------------------
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def numpy(self):
+        """The underlying ndarray (shared, like `tensor.numpy()` in PyTorch)."""
+        if self._requires_grad:
+            raise RuntimeError("call .detach().numpy() on a tensor that requires grad")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    __hash__ = object.__hash__  # comparisons return tensors, so keep identity hashing
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements "
+                               "is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    # -- backward --------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (times `gradient`).
+
+        Without `gradient` the tensor must hold one element (a loss). Saved arrays are freed
+        afterwards unless `retain_graph=True`.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad "
+                               "(did you build it under no_grad(), or forget requires_grad=True?)")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a one-element tensor "
+                                   f"(a loss), got shape {self.shape}; pass gradient=")
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.array(as_array(gradient), dtype=self.dtype)  # a private copy
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: gradient of shape {seed.shape} for a tensor of "
+                                 f"shape {self.shape}")
+        if self.grad_fn is None:
+            _accumulate_into_leaf(self, seed, set())
+        else:
+            run_backward(self.grad_fn, seed, retain_graph)
+
+
+def _accumulate_into_leaf(leaf, grad, handed_out):
+    """leaf.grad += grad, owning the memory so in-place updates never touch a shared array."""
+    if leaf.grad is None:
+        if id(grad) in handed_out or not grad.flags.writeable:
+            grad = grad.copy()
+        handed_out.add(id(grad))
+        leaf.grad = Tensor._from_op(grad, None)
+    else:
+        leaf.grad.data += grad
+
+
+def _topological_order(root):
+    """Nodes reachable from `root`, each after every node it depends on (no recursion)."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for parent in node.inputs:
+            if parent is not None and parent.grad_fn is not None and parent.grad_fn not in visited:
+                stack.append((parent.grad_fn, False))
+    return order
+
+
+def run_backward(root, seed, retain_graph):
+    """The backward sweep: hand each node the sum of the gradients flowing into its output."""
+    pending = {root: seed}
+    handed_out = set()
+    for node in reversed(_topological_order(root)):
+        grad_out = pending.pop(node)
+        if node.released:
+            raise RuntimeError("trying to backward through the graph a second time: its saved "
+                               "arrays were freed; use backward(retain_graph=True) the first time")
+        if node.retained_output is not None:
+            node.retained_output.grad = Tensor._from_op(grad_out.copy(), None)
+        grads = node.backward(grad_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for parent, grad in zip(node.inputs, grads):
+            if parent is None or grad is None:
+                continue
+            if grad.shape != parent.data.shape:
+                raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
+                                   f"{grad.shape} for an input of shape {parent.data.shape}")
+            if parent.grad_fn is None:
+                _accumulate_into_leaf(parent, grad, handed_out)
+            elif parent.grad_fn in pending:
+                pending[parent.grad_fn] = pending[parent.grad_fn] + grad
+            else:
+                pending[parent.grad_fn] = grad
+        if not retain_graph:
+            node.release()
+
+
+# --------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One differentiable operation, and (once applied) one node of the graph.
+
+    Subclasses write `forward(ctx, *arrays, **options)` returning an ndarray and
+    `backward(ctx, grad)` returning one gradient per positional input (None where an input
+    needs none). `ctx` is the node itself: `ctx.save(...)` keeps arrays for backward,
+    `ctx.needs_input_grad[i]` says whether input i wants a gradient (skip the work if not).
+    Tensors go in positionally; options (axis, shape, ...) go in as keywords.
+    """
+
+    __slots__ = ("inputs", "saved", "needs_input_grad", "retained_output", "released",
+                 "__dict__")  # __dict__: room for whatever else an op keeps for backward
+
+    def save(self, *arrays):
+        self.saved = arrays
+
+    def release(self):
+        self.saved = None
+        self.__dict__.clear()  # whatever else forward kept for backward
+        self.released = True
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run forward on the inputs' arrays; record a node if any input requires grad."""
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        ctx = cls()
+        needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
+        record = _GradMode.enabled and any(needs)
+        ctx.needs_input_grad = needs
+        out = ctx.forward(*arrays, **options)
+        if not record:
+            return Tensor._from_op(out, None)
+        ctx.inputs = tuple(x if need else None for x, need in zip(inputs, needs))
+        ctx.retained_output, ctx.released = None, False
+        return Tensor._from_op(out, ctx)
+
+    def forward(ctx, *arrays, **options):
+        raise NotImplementedError
+
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- factories
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """A new leaf tensor holding a copy of `data` (PyTorch's `torch.tensor`)."""
+    return Tensor(np.array(as_array(data, dtype)), requires_grad=requires_grad)
+
+
+def _shape(size):
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def zeros(*size, dtype=np.float32, requires_grad=False):
+    return Tensor(np.zeros(_shape(size), dtype), requires_grad)
+
+
+def ones(*size, dtype=np.float32, requires_grad=False):
+    return Tensor(np.ones(_shape(size), dtype), requires_grad)
+
+
+def empty(*size, dtype=np.float32, requires_grad=False):
+    return Tensor(np.empty(_shape(size), dtype), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.zeros_like(as_array(t), dtype=dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.ones_like(as_array(t), dtype=dtype), requires_grad)
+
+
+def randn(*size, dtype=np.float32, requires_grad=False):
+    """Standard normal draws from the seeded generator (see `manual_seed`)."""
+    return Tensor(_generator.standard_normal(_shape(size), dtype=dtype), requires_grad)
+
+
+def rand(*size, dtype=np.float32, requires_grad=False):
+    """Uniform [0, 1) draws from the seeded generator (see `manual_seed`)."""
+    return Tensor(_generator.random(_shape(size), dtype=dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None):
+    """Like `torch.arange`: int64 for integer arguments, float32 otherwise."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(v, int) for v in (start, end, step)) else np.float32
+    return Tensor(np.arange(start, end, step, dtype=dtype))

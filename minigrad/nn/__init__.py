@@ -1,0 +1,3 @@
+"""`minigrad.nn`: Module, Parameter, layers and their functional forms."""
+from . import functional
+from .module import Module, Parameter

@@ -1,0 +1,7 @@
+"""`minigrad.nn.functional`: the stateless forms of layers and losses (PyTorch's `F`).
+
+Each name is re-exported from the op family that implements it in `minigrad.ops`.
+"""
+from ..ops.elementwise import leaky_relu, relu, sigmoid, tanh
+from ..ops.loss import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss,
+                        nll_loss, softmax)

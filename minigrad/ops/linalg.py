@@ -1,0 +1,52 @@
+"""Matrix multiplication, the op where nearly all of a network's time goes.
+
+For Z = X @ Y (X: n×k, Y: k×m), each Z[i, j] = Σ_k X[i, k] Y[k, j], so
+dL/dX = dL/dZ @ Yᵀ and dL/dY = Xᵀ @ dL/dZ. Batched (stacked) matrices broadcast like
+NumPy's matmul, so their gradients are summed back over broadcast batch axes. A 1-D operand
+is treated as a row (left) or column (right) vector and the added axis removed again.
+"""
+import numpy as np
+
+from ..autograd import Function
+from .elementwise import unbroadcast
+
+
+class MatMul(Function):
+    """Z = X @ Y  ->  dX = dZ @ Yᵀ, dY = Xᵀ @ dZ."""
+
+    def forward(ctx, x, y):
+        ctx.save(x, y)
+        return x @ y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        # Treat a 1-D operand as a matrix (a row on the left, a column on the right) and put
+        # the axis matmul dropped back into grad, so one rule covers every case.
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        if y.ndim == 1:
+            grad = grad[..., None]
+        if x.ndim == 1:
+            grad = grad[..., None, :]
+        dx = dy = None
+        if ctx.needs_input_grad[0]:
+            dx = unbroadcast(grad @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+        if ctx.needs_input_grad[1]:
+            dy = unbroadcast(np.swapaxes(x2, -1, -2) @ grad, y2.shape).reshape(y.shape)
+        return dx, dy
+
+
+def matmul(x, y):
+    """x @ y with NumPy's rules; a shape mismatch names both shapes."""
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got {x.shape} @ {y.shape}")
+    inner_x, inner_y = x.shape[-1], y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if inner_x != inner_y:
+        raise ValueError(f"matmul: {x.shape} @ {y.shape}: inner dimensions {inner_x} and "
+                         f"{inner_y} differ")
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: {x.shape} @ {y.shape}: batch dimensions "
+                         f"{x.shape[:-2]} and {y.shape[:-2]} cannot be broadcast") from None
+    return MatMul.apply(x, y)
