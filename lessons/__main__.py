@@ -1,0 +1,75 @@
+"""`python -m lessons [NAMES...] [--quick] [--out DIR] [--seed N] [--notebooks]`
+
+Runs the named lessons (all, in order, by default), writing each lesson's figures and a
+summary.json of its measured numbers into DIR/NN_name/. After a full run of all lessons the
+README gallery (docs/gallery/) is refreshed. `--notebooks` instead re-executes the notebooks
+in full mode and saves them with their outputs.
+"""
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import is_quick, module, resolve
+
+HERE = Path(__file__).resolve().parent
+GALLERY = HERE.parent / "docs" / "gallery"
+
+
+def run_lesson(name, out_root, quick, seed):
+    out_dir = Path(out_root) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    summary = module(name).run(out_dir, quick=quick, seed=seed)
+    summary = dict(summary, wall_time_s=round(time.perf_counter() - started, 1), quick=quick,
+                   seed=seed)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    return out_dir
+
+
+def refresh_gallery(name, out_dir):
+    """Copy the lesson's gallery figure to docs/gallery/NN_name.png for README."""
+    figure, _caption = module(name).GALLERY
+    GALLERY.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out_dir / figure, GALLERY / f"{name}.png")
+
+
+def execute_notebooks(names, timeout=1800):
+    """Run each lesson's notebook top to bottom in a fresh kernel and save its outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name in tqdm(names, desc="notebooks", unit="notebook"):
+        path = HERE / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(HERE)}}).execute()
+        nbformat.write(notebook, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lessons", description=__doc__.split("\n\n")[1])
+    parser.add_argument("names", nargs="*", help="lessons to run, e.g. 02 or feature_scaling")
+    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute each)")
+    parser.add_argument("--out", default="lesson_outputs", help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--notebooks", action="store_true",
+                        help="re-execute the notebooks (full mode) and save them")
+    args = parser.parse_args(argv)
+    names = resolve(args.names)
+    if args.notebooks:
+        execute_notebooks(names)
+        return
+    quick = is_quick(args.quick)
+    for name in tqdm(names, desc="lessons", unit="lesson"):
+        out_dir = run_lesson(name, args.out, quick, args.seed)
+        if not quick:
+            refresh_gallery(name, out_dir)
+        tqdm.write(f"{name}: figures and summary.json in {out_dir}")
+
+
+if __name__ == "__main__":
+    main()
