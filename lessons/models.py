@@ -1,0 +1,110 @@
+"""The networks and the training loop the paper lessons share.
+
+Kept in one place so every lesson trains "the same MLP" the same way, and a reader can
+check what was compared. The init is always stated: PAPERS.md §8 shows that the no-BN
+results depend on it (PyTorch's default Linear init is much smaller than He init).
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+
+
+def init_weights(model, init="he", gain_c=None):
+    """Re-initialise every Linear/Conv2d weight; biases to zero.
+
+    init: "he" (Kaiming normal, fan_in, gain √2), "torch" (keep PyTorch's default), or
+    "scaled" with `gain_c`: weights N(0, c/fan_in) (the init-scale sweep of lesson 8).
+    """
+    if init == "torch":
+        return model
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            fan_in = int(np.prod(module.weight.shape[1:]))
+            c = 2.0 if init == "he" else gain_c
+            std = np.sqrt(c / fan_in)
+            module.weight.data[...] = mg.default_generator().standard_normal(module.weight.shape) * std
+            if module.bias is not None:
+                module.bias.data[...] = 0
+    return model
+
+
+def mlp(in_features, num_classes, width=64, depth=6, norm=None, activation=nn.ReLU, init="he",
+        gain_c=None):
+    """`depth` hidden layers of [Linear -> norm -> activation], then a Linear classifier.
+
+    `norm` is a layer factory called with the width (e.g. nn.BatchNorm1d) or None.
+    """
+    layers, features = [], in_features
+    for _ in range(depth):
+        layers.append(nn.Linear(features, width))
+        if norm is not None:
+            layers.append(norm(width))
+        layers.append(activation())
+        features = width
+    layers.append(nn.Linear(features, num_classes))
+    return init_weights(nn.Sequential(*layers), init, gain_c)
+
+
+def vgg_like(num_classes=10, channels=(16, 32, 64), bn=False, in_channels=3, init="he"):
+    """A small VGG: per stage Conv3×3 -> [BN] -> ReLU -> MaxPool2d(2); then a Linear head."""
+    layers, c_in = [], in_channels
+    for c_out in channels:
+        layers.append(nn.Conv2d(c_in, c_out, 3, padding=1))
+        if bn:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]
+        c_in = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]
+    return init_weights(nn.Sequential(*layers), init)
+
+
+def batches(n, batch_size, steps, rng):
+    """`steps` index arrays of size batch_size, reshuffling each epoch."""
+    order = np.empty(0, dtype=np.int64)
+    for _ in range(steps):
+        if len(order) < batch_size:
+            order = np.concatenate([order, rng.permutation(n)])
+        yield order[:batch_size]
+        order = order[batch_size:]
+
+
+def accuracy(model, X, y, batch_size=1000):
+    """Fraction of X classified correctly, in eval mode, without a graph."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    with mg.no_grad():
+        for start in range(0, len(X), batch_size):
+            logits = model(mg.Tensor(X[start:start + batch_size]))
+            correct += int((logits.data.argmax(1) == y[start:start + batch_size]).sum())
+    model.train(was_training)
+    return correct / len(X)
+
+
+def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=None, y_test=None,
+          eval_every=None, on_step=None):
+    """Plain SGD with cross-entropy; returns per-step training loss and periodic accuracies.
+
+    `on_step(step, model)` is called after every update (instruments hook in here). A loss
+    that becomes nan/inf stops training early; the remaining losses are recorded as nan.
+    """
+    rng = np.random.default_rng(seed)
+    optimizer = mg.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses = np.full(steps, np.nan)
+    evals = []
+    model.train()
+    for step, index in enumerate(batches(len(X), batch_size, steps, rng)):
+        loss = nn.functional.cross_entropy(model(mg.Tensor(X[index])), y[index])
+        if not np.isfinite(loss.item()):
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses[step] = loss.item()
+        if on_step is not None:
+            on_step(step, model)
+        if eval_every and (step + 1) % eval_every == 0:
+            test = accuracy(model, X_test, y_test) if X_test is not None else np.nan
+            evals.append((step + 1, accuracy(model, X, y), test))
+    return {"loss": losses, "evals": np.array(evals).reshape(-1, 3)}
