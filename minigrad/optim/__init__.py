@@ -1,0 +1,6 @@
+"""`minigrad.optim`: optimizers that update parameters in place, and learning-rate schedules."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
