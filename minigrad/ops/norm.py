@@ -1,0 +1,256 @@
+"""BatchNorm [Ioffe & Szegedy 2015], written three ways that must agree.
+
+Per channel c (axis 1; statistics over the batch and any spatial axes, m values each):
+
+    μ = mean(x),  σ² = mean((x − μ)²) (biased),  s = √(σ² + ε),  x̂ = (x − μ)/s,  y = γx̂ + β
+
+1. `composed_batch_norm`: built from mean, var, sqrt and div; autograd derives the backward.
+2. `StagedBatchNorm`: the backward follows Ioffe & Szegedy's chain rule one step a line.
+3. `FusedBatchNorm`: the closed form of that chain, few passes over memory; what
+   `nn.BatchNorm1d/2d` use.
+
+The derivation that takes (2) to (3), and its reading as a projection (Theorem 4.1 of
+Santurkar et al. 2018), is in batch_norm.md beside this file.
+
+Running statistics never enter a graph: `RunningStats.update` changes them in place, in plain
+NumPy, from the batch statistics each implementation computes anyway.
+"""
+import numpy as np
+
+from ..autograd import Function, Tensor
+
+# --------------------------------------------------------------------------- shapes
+
+
+def channel_axes(ndim):
+    """The axes a channel's statistics run over: all but axis 1 ((0,), (0, 2) or (0, 2, 3))."""
+    return (0,) + tuple(range(2, ndim))
+
+
+def per_channel(values, ndim):
+    """A (C,) array viewed as (1, C, 1, ...) so it broadcasts against (N, C, ...) data."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def values_per_channel(shape):
+    """m: how many numbers each channel's statistics average (N, N·L or N·H·W)."""
+    return int(np.prod(shape)) // shape[1]
+
+
+class RunningStats:
+    """The running mean and variance BN keeps for eval, updated in place outside any graph.
+
+    PyTorch's rule: running ← (1 − momentum)·running + momentum·batch, where the batch variance
+    is the unbiased one (× m/(m − 1)) although the normalisation itself uses the biased one.
+    """
+
+    def __init__(self, mean, var, momentum):
+        self.mean, self.var, self.momentum = mean, var, momentum
+
+    def update(self, batch_mean, batch_var, count):
+        keep = 1 - self.momentum
+        self.mean *= keep
+        self.mean += self.momentum * batch_mean.reshape(-1)
+        self.var *= keep
+        self.var += (self.momentum * count / (count - 1)) * batch_var.reshape(-1)
+
+
+# --------------------------------------------------------------------------- 1. composed
+
+
+def composed_batch_norm(x, weight, bias, eps=1e-5, running=None):
+    """BN from primitive ops: the graph records every step and autograd differentiates it."""
+    axes = channel_axes(x.ndim)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, correction=0)
+    if running is not None:
+        running.update(mean.data, var.data, values_per_channel(x.shape))
+    y = (x - mean) / (var + eps).sqrt()
+    if weight is not None:
+        y = y * per_channel(weight, x.ndim)
+    if bias is not None:
+        y = y + per_channel(bias, x.ndim)
+    return y
+
+
+# --------------------------------------------------------------------------- shared forward
+
+
+def normalize(x, eps):
+    """x̂ = (x − μ)/√(σ² + ε) with batch statistics; also returns μ, σ² and 1/√(σ² + ε).
+
+    Four passes over x: sum, subtract, square-and-sum, scale in place. The per-channel
+    results keep their reduced axes ((1, C, 1, 1)) so they broadcast without transposes.
+    """
+    axes, count = channel_axes(x.ndim), values_per_channel(x.shape)
+    mean = np.add.reduce(x, axis=axes, keepdims=True) / count
+    x_hat = x - mean
+    var = _sum_of_squares(x_hat, axes) / count
+    inv_std = 1 / np.sqrt(var + eps)
+    x_hat *= inv_std
+    return x_hat, mean, var, inv_std
+
+
+def _sum_of_squares(centred, axes):
+    """Σ (x − μ)² per channel without materialising the squares (einsum multiplies and adds)."""
+    letters = "abcd"[:centred.ndim]
+    kept = "b"
+    reduced = np.einsum(f"{letters},{letters}->{kept}", centred, centred)
+    return per_channel(reduced, centred.ndim)
+
+
+def scale_and_shift(x_hat, weight, bias):
+    """y = γx̂ + β, with γ = 1 and β = 0 when they are absent (a fresh array either way)."""
+    y = x_hat * per_channel(weight, x_hat.ndim) if weight is not None else x_hat.copy()
+    if bias is not None:
+        y += per_channel(bias, x_hat.ndim)
+    return y
+
+
+def channel_sum(a):
+    """Σ over each channel's m values, kept as (1, C, 1, ...)."""
+    return np.add.reduce(a, axis=channel_axes(a.ndim), keepdims=True)
+
+
+# --------------------------------------------------------------------------- 2. staged
+
+
+class StagedBatchNorm(Function):
+    """BN whose backward is Ioffe & Szegedy's chain rule, one line per step (for reading)."""
+
+    def forward(ctx, x, weight, bias, eps=1e-5, running=None):
+        x_hat, mean, var, _ = normalize(x, eps)
+        if running is not None:
+            running.update(mean, var, values_per_channel(x.shape))
+        gamma = 1 if weight is None else per_channel(weight, x.ndim)
+        ctx.save(x, x_hat, mean, var, gamma)
+        ctx.eps = eps
+        return scale_and_shift(x_hat, weight, bias)
+
+    def backward(ctx, dy):
+        x, x_hat, mean, var, gamma = ctx.saved
+        m, eps, total = values_per_channel(x.shape), ctx.eps, channel_sum
+        dx_hat = dy * gamma                                                # ∂ℓ/∂x̂ = ∂ℓ/∂y · γ
+        dvar = total(dx_hat * (x - mean)) * -0.5 * (var + eps) ** -1.5     # ∂ℓ/∂σ² = Σ ∂ℓ/∂x̂ · (x − μ) · (−½)(σ² + ε)^(−3/2)
+        dmean = (-total(dx_hat) / np.sqrt(var + eps)                       # ∂ℓ/∂μ = −Σ ∂ℓ/∂x̂ / √(σ² + ε)
+                 + dvar * total(-2 * (x - mean)) / m)                      #         + ∂ℓ/∂σ² · Σ −2(x − μ) / m  (= 0 up to rounding)
+        dx = (dx_hat / np.sqrt(var + eps)                                  # ∂ℓ/∂x = ∂ℓ/∂x̂ / √(σ² + ε)
+              + dvar * 2 * (x - mean) / m                                  #         + ∂ℓ/∂σ² · 2(x − μ)/m
+              + dmean / m)                                                 #         + ∂ℓ/∂μ / m
+        dgamma = total(dy * x_hat)                                         # ∂ℓ/∂γ = Σ ∂ℓ/∂y · x̂
+        dbeta = total(dy)                                                  # ∂ℓ/∂β = Σ ∂ℓ/∂y
+        return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+
+
+# --------------------------------------------------------------------------- 3. fused
+
+
+class FusedBatchNorm(Function):
+    """BN with the compact backward  dx = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+
+    From the staged chain, with x − μ = s·x̂ and Σ(x − μ) = 0:
+        ∂ℓ/∂σ² = −(1/2s²)·Σ dx̂·x̂,   ∂ℓ/∂μ = −(1/s)·Σ dx̂,
+        dx = dx̂/s + ∂ℓ/∂σ²·2s·x̂/m + ∂ℓ/∂μ/m = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),
+    exact for any ε. Read it as (1/s) times dx̂ with its components along 1 and along x̂
+    removed: the projection of dx̂ off span{1, x̂} (exactly so at ε = 0, where ‖x̂‖² = m). So
+    Σ dx = 0 and Σ dx·x̂ = 0 per channel, and ‖dx‖ ≤ ‖dx̂‖/s: Theorem 4.1 of Santurkar et al.
+
+    With dx̂ = γ·dy, the two means are γ/m times the parameter gradients Σ dy and Σ dy·x̂, so
+    backward computes those two sums once and uses them for all three gradients.
+    """
+
+    def forward(ctx, x, weight, bias, eps=1e-5, running=None):
+        x_hat, mean, var, inv_std = normalize(x, eps)
+        if running is not None:
+            running.update(mean, var, values_per_channel(x.shape))
+        gamma = 1 if weight is None else per_channel(weight, x.ndim)
+        ctx.save(x_hat, inv_std, gamma)
+        return scale_and_shift(x_hat, weight, bias)
+
+    def backward(ctx, dy):
+        x_hat, inv_std, gamma = ctx.saved
+        m = values_per_channel(x_hat.shape)
+        dy_x_hat = dy * x_hat
+        dgamma = channel_sum(dy_x_hat)                     # Σ dy·x̂   (= m·mean(dx̂·x̂)/γ)
+        dbeta = channel_sum(dy)                            # Σ dy     (= m·mean(dx̂)/γ)
+        dx = None
+        if ctx.needs_input_grad[0]:
+            dx = dy_x_hat  # reuse the buffer: dx = (γ/s)·(dy − Σdy/m − x̂·Σdy·x̂/m)
+            np.multiply(x_hat, dgamma / m, out=dx)
+            dx += dbeta / m
+            np.subtract(dy, dx, out=dx)
+            dx *= gamma * inv_std
+        return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def normalize_with_running_stats(x, running_mean, running_var, weight, bias, eps):
+    """Eval mode: a fixed per-channel affine map y = x·a + b, a = γ/√(σ²_run + ε), b = β − μ_run·a.
+
+    The statistics are constants here, so the map is composed from primitive ops and autograd
+    derives dx = dy·a, dγ, dβ. Each sample's output depends on that sample alone.
+    """
+    inv_std = 1 / np.sqrt(running_var.astype(x.dtype) + eps)
+    scale = Tensor(inv_std) if weight is None else weight * Tensor(inv_std)
+    shift = -Tensor(running_mean.astype(x.dtype)) * scale
+    if bias is not None:
+        shift = shift + bias
+    return x * per_channel(scale, x.ndim) + per_channel(shift, x.ndim)
+
+
+# --------------------------------------------------------------------------- the public op
+
+IMPLEMENTATIONS = {"composed": composed_batch_norm,
+                   "staged": StagedBatchNorm.apply,
+                   "fused": FusedBatchNorm.apply}
+
+
+def _data(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+def _check_batch_norm(x, running_mean, running_var, weight, bias, training, implementation):
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"batch_norm: implementation must be one of {sorted(IMPLEMENTATIONS)}, "
+                         f"got {implementation!r}")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...) with at least 2 "
+                         f"dimensions, got shape {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: training=False normalises with running_mean and "
+                         "running_var, so both are needed")
+    channels = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and _data(t).shape != (channels,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({channels},) for input of "
+                             f"shape {x.shape} (C = {channels}), got {_data(t).shape}")
+    if training and values_per_channel(x.shape) <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, "
+                         f"got input size {x.shape}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5, implementation="fused"):
+    """Batch normalisation over axis 1 of an (N, C), (N, C, L) or (N, C, H, W) tensor.
+
+    training=True normalises with the batch's statistics and, when running_mean/running_var
+    are given, updates them in place with `momentum` (running stays outside the graph;
+    pass None for a pure function of the inputs, as gradient checks do). training=False
+    normalises with the running statistics. `implementation` picks "composed", "staged" or
+    "fused" (the default, and the fastest); all three compute the same thing.
+    """
+    _check_batch_norm(input, running_mean, running_var, weight, bias, training, implementation)
+    weight = None if weight is None else weight.to(input.dtype)
+    bias = None if bias is None else bias.to(input.dtype)
+    if not training:
+        return normalize_with_running_stats(input, _data(running_mean), _data(running_var),
+                                            weight, bias, eps)
+    running = None
+    if running_mean is not None:
+        running = RunningStats(_data(running_mean), _data(running_var), momentum)
+    return IMPLEMENTATIONS[implementation](input, weight, bias, eps=eps, running=running)
