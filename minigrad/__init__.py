@@ -10,6 +10,7 @@ from .ops import (abs, add, argmax, argmin, binary_cross_entropy_with_logits, br
                   stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
 from .gradcheck import gradcheck
 from . import nn
+from . import analysis
 from . import optim
 
 import numpy as _np
