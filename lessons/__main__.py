@@ -11,12 +11,25 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import is_quick, module, resolve
 
 HERE = Path(__file__).resolve().parent
 GALLERY = HERE.parent / "docs" / "gallery"
+
+
+def json_ready(value):
+    """Arrays to lists, NumPy scalars to Python, nan/inf (a diverged run) to null: strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (np.generic, float)):
+        value = value.item() if isinstance(value, np.generic) else value
+        return value if not isinstance(value, float) or np.isfinite(value) else None
+    return value
 
 
 def run_lesson(name, out_root, quick, seed):
@@ -26,7 +39,7 @@ def run_lesson(name, out_root, quick, seed):
     summary = module(name).run(out_dir, quick=quick, seed=seed)
     summary = dict(summary, wall_time_s=round(time.perf_counter() - started, 1), quick=quick,
                    seed=seed)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
     return out_dir
 
 

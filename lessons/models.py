@@ -30,8 +30,8 @@ def init_weights(model, init="he", gain_c=None):
 
 
 def mlp(in_features, num_classes, width=64, depth=6, norm=None, activation=nn.ReLU, init="he",
-        gain_c=None):
-    """`depth` hidden layers of [Linear -> norm -> activation], then a Linear classifier.
+        gain_c=None, dropout=0.0):
+    """`depth` hidden layers of [Linear -> norm -> activation (-> dropout)], then a Linear classifier.
 
     `norm` is a layer factory called with the width (e.g. nn.BatchNorm1d) or None.
     """
@@ -41,6 +41,8 @@ def mlp(in_features, num_classes, width=64, depth=6, norm=None, activation=nn.Re
         if norm is not None:
             layers.append(norm(width))
         layers.append(activation())
+        if dropout:
+            layers.append(nn.Dropout(dropout))
         features = width
     layers.append(nn.Linear(features, num_classes))
     return init_weights(nn.Sequential(*layers), init, gain_c)
