@@ -12,6 +12,8 @@ Differences from PyTorch, kept on purpose for readability:
   `backward(ctx, grad)` are ordinary methods that see plain ndarrays, never Tensors.
 - There is no double backward: gradients are arrays, not differentiable tensors.
 """
+import functools
+
 import numpy as np
 
 # --------------------------------------------------------------------------- grad mode
@@ -39,11 +41,11 @@ class _SetGradEnabled:
         _GradMode.enabled = self.previous
 
     def __call__(self, function):
+        @functools.wraps(function)
         def wrapped(*args, **kwargs):
-            with self.__class__():
+            with self.__class__():  # a fresh instance per call, so nested calls are safe
                 return function(*args, **kwargs)
 
-        wrapped.__name__, wrapped.__doc__ = function.__name__, function.__doc__
         return wrapped
 
 
@@ -108,23 +110,24 @@ def as_array(data, dtype=None):
 class Tensor:
     """An ndarray that can remember how it was made, so gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
-    __array_priority__ = 1000  # ndarray + Tensor calls Tensor.__radd__, not NumPy's loop
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "__weakref__")
+    # `ndarray + tensor` and `np.float32(2) * tensor` hand over to Tensor.__radd__/__rmul__, and
+    # a ufunc on a Tensor (np.exp(t)) is a TypeError rather than an ndarray cut from the graph.
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = as_array(data, dtype)
         self.grad = None
         self.grad_fn = None
-        self._retains_grad = False
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:
+            self.requires_grad = True
 
     @classmethod
     def _from_op(cls, data, grad_fn):
         """An op's output: no dtype conversion, no checks (this is the hot path)."""
         out = object.__new__(Tensor)
-        out.data, out.grad, out.grad_fn, out._retains_grad = data, None, grad_fn, False
-        out._requires_grad = grad_fn is not None
+        out.data, out.grad, out.grad_fn, out._requires_grad = data, None, grad_fn, grad_fn is not None
         return out
 
     # -- requires_grad, leaves ------------------------------------------------------------
@@ -156,7 +159,6 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
-            self._retains_grad = True
             self.grad_fn.retained_output = self
 
     def detach(self):
@@ -202,6 +204,16 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __format__(self, spec):
+        """f"{loss:.3f}" formats a one-element tensor as its number."""
+        return format(self.item(), spec) if spec and self.data.size == 1 else repr(self)
+
     def tolist(self):
         return self.data.tolist()
 
@@ -244,71 +256,87 @@ class Tensor:
                                    f"(a loss), got shape {self.shape}; pass gradient=")
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(as_array(gradient), dtype=self.dtype)  # a private copy
+            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                            dtype=self.dtype)  # a private copy, in this tensor's dtype
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient of shape {seed.shape} for a tensor of "
                                  f"shape {self.shape}")
         if self.grad_fn is None:
-            _accumulate_into_leaf(self, seed, set())
+            _accumulate_grad(self, seed)
         else:
             run_backward(self.grad_fn, seed, retain_graph)
 
 
-def _accumulate_into_leaf(leaf, grad, handed_out):
-    """leaf.grad += grad, owning the memory so in-place updates never touch a shared array."""
-    if leaf.grad is None:
-        if id(grad) in handed_out or not grad.flags.writeable:
-            grad = grad.copy()
-        handed_out.add(id(grad))
-        leaf.grad = Tensor._from_op(grad, None)
+def _accumulate_grad(tensor, grad):
+    """tensor.grad += grad. The first gradient is copied: the sweep passes the same array to
+    several inputs (Add gives both the upstream gradient), and `.grad` must own its memory
+    before a later `+=` or an optimizer updates it in place."""
+    if tensor.grad is None:
+        tensor.grad = Tensor._from_op(np.array(grad), None)
     else:
-        leaf.grad.data += grad
+        tensor.grad.data += grad
+
+
+_RELEASED = ("trying to backward through the graph a second time (or to use tensors whose graph "
+             "was already back-propagated): its saved arrays were freed; pass retain_graph=True "
+             "to the first backward() if you need a second one")
 
 
 def _topological_order(root):
-    """Nodes reachable from `root`, each after every node it depends on (no recursion)."""
+    """The nodes that lead to `root`, each after every node it depends on.
+
+    Depth-first with an explicit stack (a 10,000-op chain would overflow Python's recursion):
+    a node is pushed once to visit its inputs and once more to be emitted after them.
+    """
     order, visited, stack = [], set(), [(root, False)]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
+        node, inputs_done = stack.pop()
+        if inputs_done:
             order.append(node)
             continue
         if node in visited:
             continue
+        if node.released:
+            raise RuntimeError(_RELEASED)
         visited.add(node)
         stack.append((node, True))
-        for parent in node.inputs:
-            if parent is not None and parent.grad_fn is not None and parent.grad_fn not in visited:
+        for parent, needed in zip(node.inputs, node.needs_input_grad):
+            if needed and parent.grad_fn is not None and parent.grad_fn not in visited:
                 stack.append((parent.grad_fn, False))
     return order
 
 
 def run_backward(root, seed, retain_graph):
-    """The backward sweep: hand each node the sum of the gradients flowing into its output."""
+    """The backward sweep: hand each node the sum of the gradients flowing into its output.
+
+    Visiting nodes in reverse topological order means every consumer of a node's output has
+    already added its share to `pending[node]` by the time the node runs.
+    """
     pending = {root: seed}
-    handed_out = set()
     for node in reversed(_topological_order(root)):
-        grad_out = pending.pop(node)
-        if node.released:
-            raise RuntimeError("trying to backward through the graph a second time: its saved "
-                               "arrays were freed; use backward(retain_graph=True) the first time")
-        if node.retained_output is not None:
-            node.retained_output.grad = Tensor._from_op(grad_out.copy(), None)
-        grads = node.backward(grad_out)
-        if not isinstance(grads, tuple):
-            grads = (grads,)
-        for parent, grad in zip(node.inputs, grads):
-            if parent is None or grad is None:
-                continue
-            if grad.shape != parent.data.shape:
-                raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
-                                   f"{grad.shape} for an input of shape {parent.data.shape}")
-            if parent.grad_fn is None:
-                _accumulate_into_leaf(parent, grad, handed_out)
-            elif parent.grad_fn in pending:
-                pending[parent.grad_fn] = pending[parent.grad_fn] + grad
-            else:
-                pending[parent.grad_fn] = grad
+        grad_out = pending.pop(node, None)  # None: every consumer returned None for it
+        if grad_out is not None:
+            if node.retained_output is not None:
+                _accumulate_grad(node.retained_output, grad_out)
+            grads = node.backward(grad_out)
+            if type(grads) is not tuple:
+                grads = (grads,)
+            if len(grads) != len(node.inputs):
+                raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} "
+                                   f"gradients for {len(node.inputs)} inputs")
+            for parent, needed, grad in zip(node.inputs, node.needs_input_grad, grads):
+                if not needed or grad is None:
+                    continue
+                if grad.shape != parent.data.shape:
+                    raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of "
+                                       f"shape {grad.shape} for an input of shape {parent.data.shape}")
+                parent_node = parent.grad_fn
+                if parent_node is None:
+                    _accumulate_grad(parent, grad)
+                elif parent_node in pending:
+                    pending[parent_node] = pending[parent_node] + grad  # never in place: shared
+                else:
+                    pending[parent_node] = grad
         if not retain_graph:
             node.release()
 
@@ -333,23 +361,23 @@ class Function:
         self.saved = arrays
 
     def release(self):
-        self.saved = None
+        """Free what backward needed, and the links to the inputs (so their memory goes too)."""
+        self.saved, self.inputs, self.retained_output, self.released = None, (), None, True
         self.__dict__.clear()  # whatever else forward kept for backward
-        self.released = True
 
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record a node if any input requires grad."""
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         ctx = cls()
-        needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
-        record = _GradMode.enabled and any(needs)
-        ctx.needs_input_grad = needs
-        out = ctx.forward(*arrays, **options)
+        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+        record = _GradMode.enabled and True in needs
+        ctx.needs_input_grad = needs if record else (False,) * len(needs)
+        out = ctx.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **options)
+        if type(out) is not np.ndarray:  # NumPy returns scalars from full reductions
+            out = np.asarray(out)
         if not record:
             return Tensor._from_op(out, None)
-        ctx.inputs = tuple(x if need else None for x, need in zip(inputs, needs))
-        ctx.retained_output, ctx.released = None, False
+        ctx.inputs, ctx.retained_output, ctx.released = inputs, None, False
         return Tensor._from_op(out, ctx)
 
     def forward(ctx, *arrays, **options):

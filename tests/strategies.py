@@ -58,9 +58,18 @@ def distinct_values(draw, shape, low=-3.0, high=3.0):
 
 
 @st.composite
-def shape_and_axis(draw, min_dims=1, max_dims=3):
+def distinct_arrays(draw, *shapes_, low=-3.0, high=3.0):
+    """Arrays of the given shapes with no value shared anywhere between or within them."""
+    sizes = [int(np.prod(s)) for s in shapes_]
+    flat = draw(distinct_values((sum(sizes),), low, high))
+    bounds = np.cumsum(sizes)[:-1]
+    return tuple(part.reshape(s) for part, s in zip(np.split(flat, bounds), shapes_))
+
+
+@st.composite
+def shape_and_axis(draw, min_dims=1, max_dims=3, min_side=1):
     """A shape and an axis argument for it: None, an int (maybe negative) or a tuple."""
-    shape = draw(shapes(min_dims=min_dims, max_dims=max_dims))
+    shape = draw(shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side))
     ndim = len(shape)
     axis = draw(st.one_of(
         st.none(),
@@ -74,6 +83,7 @@ def check_op(op, reference, *arrays, grad=True, atol=1e-6, rtol=1e-6):
     tensors = [mg.tensor(a, dtype=np.float64, requires_grad=grad) for a in arrays]
     out = op(*tensors)
     expected = reference(*arrays)
+    assert out.shape == np.shape(expected), f"output shape {out.shape}, NumPy's {np.shape(expected)}"
     np.testing.assert_allclose(out.data, expected, atol=atol, rtol=rtol)
     if grad:
         mg.gradcheck(op, [mg.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays])

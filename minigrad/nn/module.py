@@ -45,7 +45,7 @@ class Module:
         elif isinstance(value, Module):
             self._modules[name] = value
         elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
         else:
             object.__setattr__(self, name, value)
             return
@@ -68,7 +68,7 @@ class Module:
     def register_buffer(self, name, tensor):
         """Keep `tensor` as state (saved in state_dict, not trained), e.g. BN's running mean."""
         self.__dict__.setdefault("_buffer_names", set()).add(name)
-        self._buffers[name] = tensor if tensor is None or isinstance(tensor, Tensor) else Tensor(tensor)
+        setattr(self, name, tensor)
 
     def register_parameter(self, name, parameter):
         if parameter is None:
@@ -191,15 +191,15 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = np.asarray(state_dict[key].data if isinstance(state_dict[key], Tensor)
-                               else state_dict[key])
+            raise RuntimeError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                               f"unexpected keys {unexpected}")
+        loads = [(own[key], np.asarray(value.data if isinstance(value, Tensor) else value), key)
+                 for key, value in state_dict.items() if key in own]
+        for target, value, key in loads:  # check every shape before changing anything
             if value.shape != target.shape:
                 raise ValueError(f"load_state_dict: {key} has shape {value.shape} in the checkpoint "
                                  f"but {target.shape} in the model")
+        for target, value, _ in loads:
             target.data[...] = value
         return missing, unexpected
 

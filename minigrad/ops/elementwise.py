@@ -28,15 +28,17 @@ def check_broadcast(op, a, b):
 
 
 def operand(value, like):
-    """Wrap a Python number or ndarray met in `tensor + value` as a constant Tensor.
+    """Wrap a number or ndarray met in `tensor + value` as a constant Tensor.
 
-    A Python number takes the float tensor's dtype, so `x * 2.0` stays float32 (NumPy would
-    make 2.0 a float64 and upcast the whole graph).
+    A number (Python's or NumPy's) next to a float tensor takes that tensor's dtype, so
+    `x * 2.0` stays float32, as in PyTorch (NumPy would make 2.0 a float64 and upcast the
+    whole graph). Arrays keep their dtype: float32 + float64 array gives float64, as in PyTorch.
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (int, float, bool)) and np.issubdtype(like.dtype, np.floating):
-        return Tensor._from_op(np.asarray(value, dtype=like.dtype), None)
+    if (isinstance(value, (int, float, np.number)) and isinstance(like, Tensor)
+            and like.data.dtype.kind == "f"):
+        return Tensor._from_op(np.asarray(value, dtype=like.data.dtype), None)
     if isinstance(value, (int, float, bool, np.ndarray, np.generic, list, tuple)):
         return Tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor op")
@@ -46,8 +48,9 @@ def binary(function, name, a, b):
     """Apply a two-input Function after wrapping constants and checking shapes."""
     if not isinstance(a, Tensor):
         a = operand(a, b)
-    b = operand(b, a)
-    if a.shape != b.shape:
+    if not isinstance(b, Tensor):
+        b = operand(b, a)
+    if a.data.shape != b.data.shape:
         check_broadcast(name, a, b)
     return function.apply(a, b)
 
@@ -276,9 +279,8 @@ class ReLU(Function):
     """z = max(x, 0)  ->  dz/dx = 1 where x > 0, else 0 (save the mask, not x)."""
 
     def forward(ctx, x):
-        positive = x > 0
-        ctx.save(positive)
-        return x * positive
+        ctx.save(x > 0)
+        return np.maximum(x, 0)  # not x * mask: that gives -0.0 for negative x
 
     def backward(ctx, grad):
         (positive,) = ctx.saved

@@ -50,9 +50,10 @@ class BroadcastTo(Function):
 class GetItem(Function):
     """z = x[index]  ->  scatter the gradient into a zero array at `index`.
 
-    Basic indexing (ints, slices, None, ...) selects each element at most once, so plain
-    assignment does it. Integer-array indexing may pick an element twice (x[[0, 0]]); then
-    its gradients must add up, which `np.add.at` does.
+    Ints, slices, None, Ellipsis and boolean masks select each element at most once, so
+    plain assignment scatters. Integer arrays may pick an element twice (x[[0, 0]]); its
+    gradients must then add up: index an array of positions the same way to learn where
+    each output element came from, and `np.add.at` there (it adds repeats, `+=` would not).
     """
 
     def forward(ctx, x, index=()):
@@ -61,16 +62,18 @@ class GetItem(Function):
 
     def backward(ctx, grad):
         full = np.zeros(ctx.shape, ctx.dtype)
-        if _is_basic(ctx.index):
+        if _selects_once(ctx.index):
             full[ctx.index] = grad
         else:
-            np.add.at(full, ctx.index, grad)
+            origin = np.arange(full.size).reshape(ctx.shape)[ctx.index]
+            np.add.at(full.reshape(-1), origin.reshape(-1), grad.reshape(-1))
         return full
 
 
-def _is_basic(index):
+def _selects_once(index):
+    """True unless the index holds an integer array (which may repeat positions)."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
+    return not any(isinstance(p, (list, np.ndarray)) and np.asarray(p).dtype != bool for p in parts)
 
 
 class Concatenate(Function):
@@ -119,7 +122,8 @@ def view(x, *shape):
 
 def permute(x, *axes):
     axes = _sizes(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    in_range = all(-x.ndim <= a < x.ndim for a in axes)
+    if not in_range or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {x.ndim} axes "
                          f"of a tensor of shape {x.shape}")
     return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))

@@ -1,0 +1,412 @@
+"""The engine: graph bookkeeping, grad modes, dtype rules, Tensor basics (minigrad/autograd.py)."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def leaf(values, dtype=np.float64):
+    return mg.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+# --------------------------------------------------------------------------- graph regression cases
+
+
+def test_reused_node_gets_the_sum_of_its_gradients():
+    a = leaf([1.0, -2.0])
+    b = a + a
+    b.backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(a.grad.data, [2.0, 20.0])
+
+
+def test_diamond():
+    a = leaf([0.5, 1.5])
+    b = a * 3.0
+    c = b * b  # dc/da = 2b · 3 = 18a
+    c.backward(np.ones(2))
+    np.testing.assert_allclose(a.grad.data, 18 * a.data)
+
+
+def test_gradient_shared_between_a_leaf_and_a_pending_node_is_not_corrupted():
+    # Add hands the same upstream array to both inputs; if x.grad aliased it, the later
+    # `x.grad += 3·g` from the Mul branch would also change what Exp still has to read.
+    x = leaf([0.5, 1.0])
+    z = (x + x.exp()) + x * 3.0
+    z.backward(np.ones(2))
+    np.testing.assert_allclose(x.grad.data, 1 + np.exp(x.data) + 3)
+
+
+def test_leaves_never_share_gradient_memory():
+    a, b = leaf(np.zeros((2, 3))), leaf(np.zeros(6))
+    z = a + b.reshape(2, 3)
+    z.backward(np.ones((2, 3)), retain_graph=True)
+    z.backward(np.ones((2, 3)))
+    np.testing.assert_array_equal(a.grad.data, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(b.grad.data, np.full(6, 2.0))
+
+
+def test_backward_does_not_keep_a_reference_to_the_callers_gradient():
+    x = leaf([1.0, 2.0])
+    upstream = np.array([1.0, 1.0])
+    (x * 1.0).backward(upstream)
+    x.grad.data += 5
+    np.testing.assert_array_equal(upstream, [1.0, 1.0])
+
+
+def test_backward_twice_with_retain_graph_accumulates():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * 2 * x.data)
+
+
+def test_backward_through_a_released_graph_is_an_error():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_reusing_an_intermediate_after_its_graph_was_released_is_an_error():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    h.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (h * 2.0).sum().backward()
+
+
+def test_a_10000_op_chain_needs_no_recursion():
+    x = leaf([1.0])
+    h = x
+    for _ in range(10_000):
+        h = h * 1.0 + 0.0
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0])
+
+
+def test_zero_grad_between_steps():
+    w = leaf([1.0, 2.0])
+    for _ in range(3):
+        w.grad = None
+        ((w * w).sum()).backward()
+        np.testing.assert_allclose(w.grad.data, 2 * w.data)
+
+
+def test_leaf_that_requires_grad_can_call_backward_itself():
+    x = leaf([1.0, 2.0])
+    x.backward(np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+def test_inputs_that_do_not_require_grad_get_no_gradient():
+    x, c = leaf([1.0, 2.0]), mg.tensor(np.array([3.0, 4.0]))
+    (x * c).sum().backward()
+    assert c.grad is None
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+def test_backward_without_gradient_needs_one_element():
+    y = leaf([1.0, 2.0]) * 2.0
+    with pytest.raises(RuntimeError, match=r"one-element.*\(2,\)"):
+        y.backward()
+
+
+def test_backward_gradient_of_the_wrong_shape_names_both_shapes():
+    y = leaf([1.0, 2.0]) * 2.0
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2,\)"):
+        y.backward(np.ones(3))
+
+
+def test_backward_on_a_tensor_without_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).backward()
+
+
+def test_an_op_backward_returning_a_wrong_shape_names_the_op():
+    class Broken(mg.Function):
+        def forward(ctx, x):
+            return x * 2
+
+        def backward(ctx, grad):
+            return grad[:1]
+
+    with pytest.raises(RuntimeError, match=r"Broken.*\(1,\).*\(2,\)"):
+        Broken.apply(leaf([1.0, 2.0])).sum().backward()
+
+
+def test_a_backward_returning_none_contributes_nothing():
+    class Blocked(mg.Function):
+        def forward(ctx, x):
+            return x.copy()
+
+        def backward(ctx, grad):
+            return None
+
+    x = leaf([1.0, 2.0])
+    (Blocked.apply(x * 2.0) + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_saved_arrays_are_freed_after_backward():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    y.sum().backward()
+    assert y.grad_fn.saved is None and y.grad_fn.inputs == ()
+
+
+def test_retain_grad_keeps_and_accumulates_a_non_leaf_gradient():
+    x = leaf([1.0, 2.0])
+    h = x * 3.0
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    np.testing.assert_allclose(h.grad.data, 2 * h.data)
+    y.backward()
+    np.testing.assert_allclose(h.grad.data, 4 * h.data)
+    other = x * 2.0
+    (other * other).sum().backward()
+    assert other.grad is None
+
+
+def test_is_leaf():
+    x = leaf([1.0])
+    assert x.is_leaf and mg.tensor([1.0]).is_leaf
+    assert not (x * 2.0).is_leaf
+    assert (x * 2.0).detach().is_leaf
+    with mg.no_grad():
+        assert (x * 2.0).is_leaf
+
+
+def test_detach_shares_data_and_cuts_the_graph():
+    x = leaf([1.0, 2.0])
+    d = (x * 2.0).detach()
+    assert not d.requires_grad and d.grad_fn is None
+    y = x.detach()
+    y.data[0] = 7.0
+    assert x.data[0] == 7.0
+
+
+def test_requires_grad_cannot_be_switched_off_on_a_non_leaf():
+    with pytest.raises(RuntimeError, match="leaf"):
+        (leaf([1.0]) * 2.0).requires_grad = False
+
+
+# --------------------------------------------------------------------------- grad modes
+
+
+def test_no_grad_builds_no_graph():
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2.0
+    assert mg.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_no_grad_as_a_decorator_and_enable_grad_inside():
+    x = leaf([1.0])
+
+    @mg.no_grad()
+    def step():
+        """Docstring kept."""
+        inner = x * 2.0
+        with mg.enable_grad():
+            assert mg.is_grad_enabled()
+            recorded = x * 2.0
+        assert not mg.is_grad_enabled()
+        return inner, recorded
+
+    inner, recorded = step()
+    assert not inner.requires_grad and recorded.requires_grad
+    assert step.__name__ == "step" and step.__doc__ == "Docstring kept."
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_restores_the_mode_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with mg.no_grad():
+            1 / 0
+    assert mg.is_grad_enabled()
+
+
+# --------------------------------------------------------------------------- dtype rules
+
+
+def test_dtype_of_new_tensors():
+    assert mg.tensor(np.zeros(2)).dtype == np.float64  # an ndarray keeps its dtype
+    assert mg.tensor(np.zeros(2, np.float32)).dtype == np.float32
+    assert mg.tensor(1.5).dtype == np.float32  # Python floats: PyTorch's float32 default
+    assert mg.tensor([[1.0, 2.0]]).dtype == np.float32
+    assert mg.tensor(3).dtype == np.int64
+    assert mg.tensor([1, 2]).dtype == np.int64  # labels stay integer
+    assert mg.tensor([True, False]).dtype == np.bool_
+    assert mg.tensor([1, 2], dtype=np.float64).dtype == np.float64
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="floating point.*int64"):
+        mg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floating point"):
+        mg.arange(3).requires_grad_()
+
+
+@pytest.mark.parametrize("expression", [
+    lambda x: x * 2.0, lambda x: 2.0 * x, lambda x: x + 1, lambda x: 1 - x, lambda x: x / 3,
+    lambda x: 3 / x, lambda x: x ** 2, lambda x: 2 ** x, lambda x: x * np.float64(2.0),
+    lambda x: np.float64(2.0) * x, lambda x: x - np.int64(1), lambda x: mg.maximum(x, 0.5),
+    lambda x: mg.where(x > 1, x, 0.0),
+])
+def test_python_and_numpy_scalars_never_upcast_float32(expression):
+    x = leaf([1.0, 2.0], np.float32)
+    y = expression(x)
+    assert y.dtype == np.float32
+    y.backward(np.ones(2, np.float32))
+    assert x.grad.dtype == np.float32
+
+
+def test_float64_arrays_promote_like_pytorch():
+    x = leaf([1.0, 2.0], np.float32)
+    assert (x + np.ones(2)).dtype == np.float64
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def test_reflected_operators_with_ndarrays_give_tensors_in_the_graph():
+    x = leaf([1.0, 2.0])
+    for y in (np.ones(2) + x, np.full(2, 3.0) * x, np.ones(2) - x, np.ones(2) / x,
+              np.full(2, 2.0) ** x, np.ones((3, 2)) @ x):
+        assert isinstance(y, mg.Tensor) and y.requires_grad
+    y = np.array([3.0, 4.0]) * x
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+def test_numpy_ufuncs_on_tensors_are_refused():
+    with pytest.raises(TypeError):
+        np.exp(leaf([1.0]))
+
+
+@pytest.mark.parametrize("compare, expected", [
+    (lambda x, y: x < y, [True, False, False]), (lambda x, y: x <= y, [True, True, False]),
+    (lambda x, y: x > y, [False, False, True]), (lambda x, y: x >= y, [False, True, True]),
+    (lambda x, y: x == y, [False, True, False]), (lambda x, y: x != y, [True, False, True]),
+])
+def test_comparisons_give_boolean_tensors_without_grad(compare, expected):
+    x, y = leaf([1.0, 2.0, 3.0]), mg.tensor(np.array([2.0, 2.0, 2.0]))
+    for result in (compare(x, y), compare(x, np.full(3, 2.0)), compare(x, 2.0)):
+        assert isinstance(result, mg.Tensor) and result.dtype == np.bool_
+        assert not result.requires_grad
+        np.testing.assert_array_equal(result.data, expected)
+    assert isinstance(np.full(3, 2.0) > x, mg.Tensor)  # reflected: x < 2
+    np.testing.assert_array_equal((np.full(3, 2.0) > x).data, [True, False, False])
+
+
+def test_unsupported_operand_types_name_the_type():
+    x = leaf([1.0])
+    with pytest.raises(TypeError, match="str"):
+        x + "one"
+    with pytest.raises(TypeError, match="NoneType"):
+        x * None
+    with pytest.raises(TypeError, match="str"):
+        mg.Tensor("abc")
+    with pytest.raises(TypeError, match="dict"):
+        mg.tensor({"a": 1})
+
+
+# --------------------------------------------------------------------------- Tensor basics
+
+
+def test_tensor_properties():
+    t = mg.tensor(np.arange(6.0).reshape(2, 3))
+    assert t.shape == (2, 3) and t.ndim == 2 and t.dim() == 2 and len(t) == 2
+    assert t.size() == (2, 3) and t.size(1) == 3 and t.numel() == 6
+    assert t.T.shape == (3, 2)
+    np.testing.assert_array_equal(t.T.data, t.data.T)
+    assert t.numpy() is t.data
+    assert t.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert t[1, 2].item() == 5.0 and float(t[1, 2]) == 5.0 and int(t[1, 2]) == 5
+    assert f"{t[1, 2]:.2f}" == "5.00"
+
+
+def test_tensor_numpy_on_a_tensor_that_requires_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="detach"):
+        leaf([1.0]).numpy()
+
+
+def test_item_and_bool_need_one_element():
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        mg.tensor([1.0, 2.0]).item()
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(mg.tensor([1.0, 2.0]))
+    assert bool(mg.tensor([1.0]))
+
+
+def test_transpose_of_a_leaf_sends_gradients_back():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    g = np.arange(6.0).reshape(3, 2)
+    x.T.backward(g)
+    np.testing.assert_array_equal(x.grad.data, g.T)
+
+
+def test_repr_follows_pytorch():
+    assert repr(mg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(mg.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(mg.tensor(1.5)) == "tensor(1.5)"
+    assert repr(mg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
+    assert repr(mg.tensor(np.array([1.0]))) == "tensor([1.], dtype=float64)"
+    assert repr(mg.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<MulBackward>)"
+    assert repr(mg.tensor([[1.0, 2.0], [3.0, 4.0]])) == "tensor([[1., 2.],\n        [3., 4.]])"
+
+
+# --------------------------------------------------------------------------- factories, seeding
+
+
+def test_factories():
+    assert mg.zeros(2, 3).shape == (2, 3) and mg.zeros((2, 3)).dtype == np.float32
+    assert mg.ones([4]).data.sum() == 4 and mg.empty(2, 2).shape == (2, 2)
+    assert mg.zeros(2, dtype=np.float64).dtype == np.float64
+    assert mg.zeros_like(mg.tensor([1, 2])).dtype == np.int64
+    assert mg.ones_like(np.zeros((2, 2), np.float32)).data.sum() == 4
+    assert mg.randn(3, 4).dtype == np.float32 and mg.rand(5).shape == (5,)
+    assert mg.zeros(2, requires_grad=True).requires_grad
+    assert mg.arange(3).dtype == np.int64 and mg.arange(0, 1, 0.5).dtype == np.float32
+    np.testing.assert_array_equal(mg.arange(1, 7, 2).data, [1, 3, 5])
+    assert mg.tensor([1.0, 2.0]).data.flags.owndata  # tensor() copies
+
+
+def test_manual_seed_makes_draws_reproducible():
+    mg.manual_seed(123)
+    first = (mg.randn(4).data, mg.rand(4).data, mg.default_generator().integers(100))
+    mg.manual_seed(123)
+    again = (mg.randn(4).data, mg.rand(4).data, mg.default_generator().integers(100))
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert first[2] == again[2]
+    assert not np.array_equal(mg.randn(4).data, first[0])
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def test_a_small_network_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x_np, w_np, b_np = rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    target = np.array([0, 3, 1, 1, 2])
+
+    def loss(lib, x, w, b, target):
+        h = (x @ w + b).tanh() * 2.0 - (x @ w).relu()
+        return (lib.cross_entropy(h, target) + (h * h).mean()) / 2
+
+    x, w, b = (mg.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+    ours = loss(mg, x, w, b, target)
+    theirs = loss(torch.nn.functional, tx, tw, tb, torch.tensor(target))
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+    for a, t in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
