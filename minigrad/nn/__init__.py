@@ -2,3 +2,4 @@
 from . import functional
 from .module import Module, Parameter
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .lp_batchnorm import LpBatchNorm1d, LpBatchNorm2d

@@ -4,5 +4,6 @@ Each name is re-exported from the op family that implements it in `minigrad.ops`
 """
 from ..ops.elementwise import leaky_relu, relu, sigmoid, tanh
 from ..ops.norm import batch_norm
+from ..ops.lp_norm import lp_batch_norm
 from ..ops.loss import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss,
                         nll_loss, softmax)
