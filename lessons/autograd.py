@@ -1,0 +1,262 @@
+"""Lesson 01: autograd, by hand and by minigrad.
+
+A two-layer network on one input, small enough to differentiate on paper: the graph minigrad
+records, the chain rule written out in NumPy, the same gradients from `backward()` and from
+finite differences side by side. Then the two bookkeeping rules every engine needs
+(gradients add up where a value is used twice; broadcasting's gradient is a sum), a new op
+written as a `Function` (softplus), and the same machinery training an MLP on 2-D toy sets.
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.data.toy import make_moons, make_spirals
+
+from . import plotting
+
+GALLERY = ("decision_boundaries.png", "A minigrad MLP (2 × 64 ReLU) trained with SGD separates "
+           "moons and spirals; decision regions per seed.")
+
+# --------------------------------------------------------------------------- the tiny network
+
+
+def tiny_network(seed=0):
+    """x ∈ R², W1: 3×2, b1: 3, W2: 1×3, b2: 1 and a target t; float64 so we can compare to 1e-10."""
+    rng = np.random.default_rng(seed)
+    params = {"W1": rng.standard_normal((3, 2)), "b1": rng.standard_normal(3) * 0.1,
+              "W2": rng.standard_normal((1, 3)), "b2": rng.standard_normal(1) * 0.1}
+    return params, np.array([0.5, -1.5]), np.array([1.0])
+
+
+def forward(params, x, t):
+    """a = W1·x + b1, h = tanh(a), ŷ = W2·h + b2, loss = ½(ŷ − t)², all as tensors.
+
+    Values may be arrays or tensors; returns every intermediate tensor by name.
+    """
+    p = {k: v if isinstance(v, mg.Tensor) else mg.Tensor(v) for k, v in params.items()}
+    x, t = (v if isinstance(v, mg.Tensor) else mg.Tensor(v) for v in (x, t))
+    a = p["W1"] @ x + p["b1"]
+    h = a.tanh()
+    y_hat = p["W2"] @ h + p["b2"]
+    loss = 0.5 * ((y_hat - t) ** 2).sum()
+    return {"a": a, "h": h, "y_hat": y_hat, "loss": loss}
+
+
+def named_graph(seed=0):
+    """The tiny network's loss with its parameters requiring grad, and a label for each tensor."""
+    params, x, t = tiny_network(seed)
+    names = {k: mg.Tensor(v, requires_grad=True) for k, v in params.items()}
+    names.update(x=mg.Tensor(x), t=mg.Tensor(t))
+    values = forward(names, names["x"], names["t"])
+    names.update({"a": values["a"], "h": values["h"], "ŷ": values["y_hat"], "loss": values["loss"]})
+    return values["loss"], names
+
+
+def gradients_on_paper(params, x, t):
+    """The chain rule written out, from the loss back to every parameter (plain NumPy).
+
+    dL/dŷ = ŷ − t;  dL/dW2 = (ŷ − t) hᵀ;  dL/db2 = ŷ − t;  dL/dh = W2ᵀ(ŷ − t);
+    dL/da = dL/dh ⊙ (1 − h²)  (tanh' = 1 − tanh²);  dL/dW1 = dL/da xᵀ;  dL/db1 = dL/da.
+    """
+    a = params["W1"] @ x + params["b1"]
+    h = np.tanh(a)
+    y_hat = params["W2"] @ h + params["b2"]
+    d_y_hat = y_hat - t
+    d_h = params["W2"].T @ d_y_hat
+    d_a = d_h * (1 - h ** 2)
+    return {"W1": np.outer(d_a, x), "b1": d_a, "W2": np.outer(d_y_hat, h), "b2": d_y_hat}
+
+
+def gradients_from_backward(params, x, t):
+    """The same gradients as minigrad computes them: leaves that require grad, then backward()."""
+    leaves = {k: mg.Tensor(v, requires_grad=True) for k, v in params.items()}
+    forward(leaves, x, t)["loss"].backward()
+    return {k: leaf.grad.data for k, leaf in leaves.items()}
+
+
+def gradients_numeric(params, x, t, h=1e-6):
+    """Central differences (L(p + h) − L(p − h))/2h, one parameter entry at a time."""
+    def loss_at(changed):
+        with mg.no_grad():
+            return forward(changed, x, t)["loss"].item()
+
+    grads = {}
+    for name, value in params.items():
+        grads[name] = np.empty_like(value)
+        for index in np.ndindex(value.shape):
+            plus, minus = value.copy(), value.copy()
+            plus[index] += h
+            minus[index] -= h
+            grads[name][index] = (loss_at({**params, name: plus}) - loss_at({**params, name: minus})) / (2 * h)
+    return grads
+
+
+def gradient_table(params, x, t):
+    """One row per parameter entry: paper, backward(), finite differences."""
+    paper = gradients_on_paper(params, x, t)
+    autograd = gradients_from_backward(params, x, t)
+    numeric = gradients_numeric(params, x, t)
+    rows = []
+    for name in params:
+        for index in np.ndindex(params[name].shape):
+            rows.append({"parameter": f"{name}{list(index)}", "paper": paper[name][index],
+                         "backward": autograd[name][index], "numeric": numeric[name][index]})
+    return rows
+
+
+# --------------------------------------------------------------------------- drawing the graph
+
+
+def graph_of(root, names):
+    """The graph behind `root`: nodes (tensors and op nodes) and edges input -> op.
+
+    `names` maps labels to tensors (parameters, inputs, named intermediates). Returns
+    {node: (label, kind)} with kind "op", "leaf" (requires grad) or "constant" (needs no
+    gradient: backward skips it), and [(input_node, op_node)], walking `grad_fn.inputs`
+    with a stack rather than recursion, as backward() does.
+    """
+    labels = {id(tensor): name for name, tensor in names.items()}
+    nodes, edges, stack = {}, [], [root.grad_fn]
+    while stack:
+        op = stack.pop()
+        if op in nodes:
+            continue
+        nodes[op] = type(op).__name__, "op"
+        for tensor in op.inputs:
+            if not isinstance(tensor, mg.Tensor):
+                continue
+            if tensor.grad_fn is not None:
+                stack.append(tensor.grad_fn)
+                edges.append((tensor.grad_fn, op))
+                continue
+            label = labels.get(id(tensor))
+            if label is None:  # an unnamed constant, such as the 2 in x ** 2
+                label = f"{tensor.item():g}" if tensor.numel() == 1 else "const"
+            kind = "leaf" if tensor.requires_grad else "constant"
+            nodes[tensor] = f"{label}\n{tensor.shape}" if kind == "leaf" else label, kind
+            edges.append((tensor, op))
+    for name, tensor in names.items():  # name each op after the tensor it produced
+        if tensor.grad_fn in nodes:
+            nodes[tensor.grad_fn] = f"{name} = {type(tensor.grad_fn).__name__}", "op"
+    return nodes, edges
+
+
+NODE_COLORS = {"leaf": "#dbe9f6", "constant": "#eeeeee", "op": "#fde0c5"}
+
+
+def _layout(nodes, edges):
+    """Op nodes in columns by their longest distance from the inputs; every tensor sits one
+    column left of the first op that uses it, above the ops of that column."""
+    inputs_of, consumers = {}, {}
+    for source, target in edges:
+        inputs_of.setdefault(target, []).append(source)
+        consumers.setdefault(source, []).append(target)
+    column = {}
+    for op in [n for n, (_, kind) in nodes.items() if kind == "op"]:
+        pending = [op]
+        while pending:  # iterative longest-path: settle a node once all its op inputs are
+            node = pending[-1]
+            missing = [s for s in inputs_of.get(node, []) if nodes[s][1] == "op" and s not in column]
+            if missing:
+                pending.extend(missing)
+                continue
+            pending.pop()
+            column[node] = 1 + max((column[s] for s in inputs_of.get(node, []) if nodes[s][1] == "op"),
+                                   default=0)
+    for node, (_, kind) in nodes.items():
+        if kind != "op":
+            column[node] = min(column[c] for c in consumers[node]) - 1
+    position = {}
+    for c in set(column.values()):
+        ops = [n for n in nodes if column[n] == c and nodes[n][1] == "op"]
+        tensors = [n for n in nodes if column[n] == c and nodes[n][1] != "op"]
+        for k, node in enumerate(ops):
+            position[node] = (c, -k)
+        first = 1 if ops else (len(tensors) - 1) / 2
+        for k, node in enumerate(tensors):
+            position[node] = (c, first - k if not ops else first + k)
+    return position
+
+
+def plot_graph(root, names):
+    """Draw the graph from the inputs (left) to the loss (right)."""
+    nodes, edges = graph_of(root, names)
+    position = _layout(nodes, edges)
+    xs, ys = zip(*position.values())
+    fig, (ax,) = plotting.figure(1, width=1.15 * (max(xs) - min(xs) + 1), height=0.9 * (max(ys) - min(ys) + 2))
+    for source, target in edges:
+        ax.annotate("", xy=position[target], xytext=position[source],
+                    arrowprops=dict(arrowstyle="->", color="0.5", shrinkA=14, shrinkB=14))
+    for node, (label, kind) in nodes.items():
+        ax.text(*position[node], label, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.35", fc=NODE_COLORS[kind], ec="0.4"))
+    ax.set_axis_off()
+    ax.set(xlim=(min(xs) - 0.6, max(xs) + 0.6), ylim=(min(ys) - 0.6, max(ys) + 0.6))
+    ax.set_title("the graph of the loss (blue: parameters, grey: constants, orange: ops)")
+    return fig
+
+
+# --------------------------------------------------------------------------- bookkeeping rules
+
+
+def accumulation_examples():
+    """Where a value is used twice its gradients add; calling backward twice adds again."""
+    a = mg.tensor(3.0, requires_grad=True)
+    (a * a + a).backward()                     # d/da (a² + a) = 2a + 1 = 7
+    used_twice = a.grad.item()
+    a.grad = None
+    b = a * 2                                  # a diamond: b feeds both factors of c
+    (b * b).backward()                         # d/da (2a)² = 8a = 24
+    diamond = a.grad.item()
+    a.grad = None
+    loss = a * a
+    loss.backward(retain_graph=True)
+    once = a.grad.item()                       # 2a = 6
+    loss.backward()
+    twice = a.grad.item()                      # 6 + 6: .grad accumulates until you reset it
+    return {"used_twice": used_twice, "diamond": diamond, "backward_once": once,
+            "backward_twice": twice}
+
+
+def broadcasting_example(seed=0):
+    """y = x + bias with x (4, 3), bias (3,): bias.grad is the upstream gradient summed over rows."""
+    rng = np.random.default_rng(seed)
+    x = mg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    bias = mg.Tensor(rng.standard_normal(3), requires_grad=True)
+    upstream = rng.standard_normal((4, 3))
+    (x + bias).backward(upstream)
+    return {"upstream": upstream, "bias_grad": bias.grad.data, "x_grad": x.grad.data}
+
+
+# --------------------------------------------------------------------------- a new op
+
+
+class Softplus(mg.Function):
+    """z = log(1 + eˣ)  ->  dz/dx = eˣ/(1 + eˣ) = sigmoid(x).
+
+    forward computes log(e⁰ + eˣ) with logaddexp, which never overflows; backward uses
+    sigmoid(x) = ½(1 + tanh(x/2)), which never overflows either. Both keep the dtype.
+    """
+
+    def forward(ctx, x):
+        ctx.save(x)
+        return np.logaddexp(0, x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad * (0.5 * (1 + np.tanh(x / 2)))
+
+
+def softplus(x):
+    """softplus(x) = log(1 + eˣ), a smooth ReLU, for a floating-point tensor."""
+    if not isinstance(x, mg.Tensor) or not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"softplus: expected a floating-point Tensor, got "
+                         f"{type(x).__name__} {getattr(x, 'dtype', '')}".rstrip())
+    return Softplus.apply(x)
+
+
+class SoftplusLayer(nn.Module):
+    """The op as a layer, so it can sit in `nn.Sequential` like `nn.ReLU`."""
+
+    def forward(self, x):
+        return softplus(x)

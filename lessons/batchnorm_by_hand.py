@@ -1,0 +1,330 @@
+"""Lesson 03: BatchNorm by hand: forward, the staged backward, the compact form as a projection.
+
+The lesson reads minigrad/ops/norm.py, where BatchNorm is written three ways (composed from
+primitive ops, staged as in Ioffe & Szegedy's chain rule, fused into the compact closed
+form), and checks everything it claims with numbers: the staged steps by hand against
+minigrad, the compact form's two zero sums, the three implementations against each other
+and against finite differences, Theorem 4.1 of Santurkar et al. (2018), and what happens
+to eval mode when training batches are tiny.
+
+Per channel, over the m values of a batch:
+    μ = mean(x), σ² = mean((x − μ)²), s = √(σ² + ε), x̂ = (x − μ)/s, y = γx̂ + β.
+"""
+import copy
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.gradcheck import GradcheckError
+from minigrad.nn import functional as F
+from minigrad.ops.norm import IMPLEMENTATIONS
+
+from . import plotting
+
+GALLERY = ("projection.png", "BatchNorm's backward is a projection: it removes from the upstream "
+           "gradient everything a line in x̂ explains (Σdx = 0, Σdx·x̂ = 0).")
+
+
+def as_tensor(array, requires_grad=False):
+    return mg.Tensor(np.array(array), requires_grad=requires_grad)
+
+
+def batch_norm(x, gamma=None, beta=None, eps=1e-5, implementation="fused"):
+    """Training-mode BN of an ndarray with batch statistics only (no running state touched)."""
+    weight = None if gamma is None else as_tensor(gamma)
+    bias = None if beta is None else as_tensor(beta)
+    return F.batch_norm(x, None, None, weight, bias, training=True, eps=eps,
+                        implementation=implementation)
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def forward_picture(m=64, seed=0, gamma=(2.0, 0.5), beta=(1.0, -1.0)):
+    """A batch of correlated 2-D points on very different scales, and what BN makes of it."""
+    rng = np.random.default_rng(seed)
+    raw = rng.standard_normal((m, 2)) @ np.array([[3.0, 0.6], [0.0, 0.3]]) + np.array([4.0, -2.0])
+    x_hat = batch_norm(raw).data
+    y = batch_norm(raw, gamma, beta).data
+    return {"raw": raw, "x_hat": x_hat, "y": y, "gamma": np.array(gamma), "beta": np.array(beta)}
+
+
+def moments(points):
+    """Per-feature mean and (biased) standard deviation."""
+    return points.mean(axis=0), points.std(axis=0)
+
+
+# --------------------------------------------------------------------------- staged backward
+
+
+def staged_backward_by_hand(x, dy, gamma, eps=1e-5):
+    """Ioffe & Szegedy's chain rule for one channel (x, dy of shape (m,)), one step per line.
+
+    Returns every intermediate, named as in minigrad's `StagedBatchNorm.backward`.
+    """
+    m = len(x)
+    mean = x.mean()
+    var = ((x - mean) ** 2).mean()
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    dx_hat = dy * gamma
+    dvar = np.sum(dx_hat * (x - mean)) * -0.5 * (var + eps) ** -1.5
+    dmean = -np.sum(dx_hat) / np.sqrt(var + eps) + dvar * np.sum(-2 * (x - mean)) / m
+    dx = dx_hat / np.sqrt(var + eps) + dvar * 2 * (x - mean) / m + dmean / m
+    return {"mean": mean, "var": var, "x_hat": x_hat, "dx_hat": dx_hat, "dvar": dvar,
+            "dmean": dmean, "dx": dx, "dgamma": np.sum(dy * x_hat), "dbeta": np.sum(dy)}
+
+
+def minigrad_gradients(x, dy, gamma, beta=0.0, eps=1e-5, implementation="staged"):
+    """dx, dγ, dβ from minigrad's backward for an (m, C) batch and upstream dy."""
+    x = as_tensor(x, requires_grad=True)
+    weight = as_tensor(np.broadcast_to(gamma, x.shape[1:2]), requires_grad=True)
+    bias = as_tensor(np.broadcast_to(beta, x.shape[1:2]), requires_grad=True)
+    y = F.batch_norm(x, None, None, weight, bias, training=True, eps=eps,
+                     implementation=implementation)
+    y.backward(dy)
+    return {"y": y.data, "dx": x.grad.data, "dgamma": weight.grad.data, "dbeta": bias.grad.data}
+
+
+def compact_backward(x, dy, gamma, eps=1e-5):
+    """dx = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) per channel (axis 0 is the batch)."""
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    s = np.sqrt(var + eps)
+    x_hat = (x - mean) / s
+    dx_hat = dy * gamma
+    return (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0)) / s
+
+
+def projection_picture(m=32, seed=0, gamma=1.0, eps=1e-5):
+    """One channel: x̂, the upstream dx̂, the line a + b·x̂ fitted to it, and s·dx.
+
+    The compact form says s·dx is the residual of regressing dx̂ on [1, x̂]: because
+    mean(x̂) = 0 and mean(x̂²) ≈ 1, the least-squares coefficients are a = mean(dx̂) and
+    b = mean(dx̂·x̂), exactly the two terms the formula subtracts.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3.0, 2.0, size=(m, 1))
+    # an upstream gradient with a visible trend in x̂ and an offset, plus noise
+    x_hat = batch_norm(x, eps=eps).data[:, 0]
+    dy = (0.8 + 1.2 * x_hat + 0.6 * rng.standard_normal(m)).reshape(m, 1)
+    grads = minigrad_gradients(x, dy, gamma, eps=eps, implementation="fused")
+    s = np.sqrt(x.var() + eps)
+    dx_hat = gamma * dy[:, 0]
+    return {"x_hat": x_hat, "dx_hat": dx_hat, "intercept": dx_hat.mean(),
+            "slope": (dx_hat * x_hat).mean(), "scaled_dx": s * grads["dx"][:, 0],
+            "sum_dx": float(grads["dx"].sum()), "sum_dx_x_hat": float((grads["dx"][:, 0] * x_hat).sum())}
+
+
+# --------------------------------------------------------------------------- three implementations
+
+
+def implementations_agree(shape=(32, 8), dtype=np.float64, seed=0):
+    """Largest |difference| from the fused implementation, for y, dx, dγ, dβ."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    channels = shape[1]
+    gamma, beta = rng.uniform(0.5, 2, channels).astype(dtype), rng.standard_normal(channels).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    results = {name: minigrad_gradients(x, dy, gamma, beta, implementation=name)
+               for name in IMPLEMENTATIONS}
+    return {name: {key: float(np.abs(value - results["fused"][key]).max())
+                   for key, value in result.items()}
+            for name, result in results.items() if name != "fused"}
+
+
+def time_implementations(shape=(128, 256), repeats=20, seed=0):
+    """Median seconds of one forward + backward per implementation (float32)."""
+    rng = np.random.default_rng(seed)
+    x = as_tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    weight = as_tensor(np.ones(shape[1], np.float32), requires_grad=True)
+    bias = as_tensor(np.zeros(shape[1], np.float32), requires_grad=True)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    seconds = {}
+    for name in IMPLEMENTATIONS:
+        runs = []
+        for _ in range(repeats + 1):  # the first run warms caches and is dropped
+            started = time.perf_counter()
+            F.batch_norm(x, None, None, weight, bias, training=True,
+                         implementation=name).backward(dy)
+            runs.append(time.perf_counter() - started)
+        seconds[name] = float(np.median(runs[1:]))
+    return seconds
+
+
+def gradcheck_implementations(shapes=((6, 3), (4, 2, 3, 3)), seed=0):
+    """minigrad.gradcheck (random upstream, float64) on x, γ and β for every implementation."""
+    rng = np.random.default_rng(seed)
+    passed = {}
+    for name in IMPLEMENTATIONS:
+        for shape in shapes:
+            x = as_tensor(rng.standard_normal(shape) * 2 + 1, requires_grad=True)
+            weight = as_tensor(rng.uniform(0.5, 2, shape[1]), requires_grad=True)
+            bias = as_tensor(rng.standard_normal(shape[1]), requires_grad=True)
+            passed[f"{name} {shape}"] = mg.gradcheck(
+                lambda x, w, b, name=name: F.batch_norm(x, None, None, w, b, training=True,
+                                                        implementation=name), [x, weight, bias])
+    return passed
+
+
+class ForgetfulBatchNorm(mg.Function):
+    """A wrong BN backward that forgets the variance path: dx = γ(dy − mean(dy))/s.
+
+    Kept here (never in minigrad) to show which gradient check catches it.
+    """
+
+    def forward(ctx, x, eps=1e-5):
+        ctx.inv_std = 1 / np.sqrt(x.var(axis=0) + eps)
+        return (x - x.mean(axis=0)) * ctx.inv_std
+
+    def backward(ctx, dy):
+        return (dy - dy.mean(axis=0)) * ctx.inv_std
+
+
+def finite_difference(fn, x, upstream, h=1e-6):
+    """Numerical d⟨fn(x), upstream⟩/dx by central differences, one element at a time."""
+    numeric = np.empty_like(x)
+    for index in np.ndindex(x.shape):
+        bumped = x.copy()
+        bumped[index] += h
+        plus = np.sum(fn(bumped) * upstream)
+        bumped[index] -= 2 * h
+        minus = np.sum(fn(bumped) * upstream)
+        numeric[index] = (plus - minus) / (2 * h)
+    return numeric
+
+
+def blind_spot(shape=(8, 2), seed=0):
+    """Worst |analytic − numeric| of the forgetful backward with a ones and a random upstream."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2 + 1
+    errors = {}
+    for name, upstream in (("ones", np.ones(shape)), ("random", rng.standard_normal(shape))):
+        xt = as_tensor(x, requires_grad=True)
+        ForgetfulBatchNorm.apply(xt).backward(upstream)
+        numeric = finite_difference(lambda a: ForgetfulBatchNorm.apply(as_tensor(a)).data, x, upstream)
+        errors[name] = float(np.abs(xt.grad.data - numeric).max())
+    try:
+        mg.gradcheck(ForgetfulBatchNorm.apply, [as_tensor(x, requires_grad=True)])
+        errors["gradcheck"] = "passed"
+    except GradcheckError as error:
+        errors["gradcheck"] = str(error)
+    return errors
+
+
+# --------------------------------------------------------------------------- Theorem 4.1
+
+
+def theorem_41(m=16, eps=0.0, gamma=1.5, seed=0):
+    """Both sides of Santurkar et al.'s Theorem 4.1 for one channel, from minigrad's backward.
+
+    LHS = ‖∂L̂/∂y‖², the gradient after BN's backward; g = ∂L/∂z is the upstream gradient.
+    RHS = (γ²/σ²)(‖g‖² − ⟨1, g⟩²/m − ⟨g, ŷ⟩²/m) with σ² + ε in place of σ², and the variant
+    some transcriptions print, with 1/√m on the last term. `unit` = (γ²/σ²)‖g‖², the size of
+    the gradient BN would pass on if it were a plain rescaling: the bound's natural unit.
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.normal(2.0, 3.0, size=(m, 1))
+    g = rng.standard_normal((m, 1))
+    lhs = float(np.sum(minigrad_gradients(y, g, gamma, eps=eps, implementation="fused")["dx"] ** 2))
+    var = y.var() + eps
+    y_hat = (y - y.mean()) / np.sqrt(var)
+    common = np.sum(g ** 2) - np.sum(g) ** 2 / m
+    along_y_hat = np.sum(g * y_hat) ** 2
+    return {"lhs": lhs, "rhs": float(gamma ** 2 / var * (common - along_y_hat / m)),
+            "rhs_sqrt_m": float(gamma ** 2 / var * (common - along_y_hat / np.sqrt(m))),
+            "unit": float(gamma ** 2 / var * np.sum(g ** 2))}
+
+
+def theorem_41_sweep(eps_values=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), batch_sizes=(2, 4, 16, 64, 256),
+                     trials=20, seed=0):
+    """The bound's slack 1 − LHS/RHS per ε (m = 16), and both versions' sides per m at ε = 0."""
+    by_eps = np.array([[1 - s["lhs"] / s["rhs"] for s in
+                        (theorem_41(16, eps, seed=seed * 1000 + t) for t in range(trials))]
+                       for eps in eps_values])
+    by_m = {m: [theorem_41(m, 0.0, seed=seed * 1000 + t) for t in range(trials)] for m in batch_sizes}
+    return {"eps": np.array(eps_values), "slack": by_eps, "by_m": by_m}
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_forward(picture):
+    """Three panels: the raw batch, x̂ (mean 0, std 1 per feature), y = γx̂ + β."""
+    fig, axes = plotting.figure(3, width=3.7, height=3.6)
+    gamma, beta = (", ".join(f"{v:g}" for v in picture[k]) for k in ("gamma", "beta"))
+    panels = [("raw batch x", picture["raw"]), ("normalised x̂ = (x − μ)/s", picture["x_hat"]),
+              (f"y = γx̂ + β, γ = ({gamma}), β = ({beta})", picture["y"])]
+    for ax, (title, points) in zip(axes, panels):
+        mean, std = moments(points)
+        ax.scatter(points[:, 0], points[:, 1], s=10, color=plotting.COLORS["bn"], alpha=0.7)
+        ax.axvline(0, color="0.3", lw=0.6)
+        ax.axhline(0, color="0.3", lw=0.6)
+        ax.set(title=title, xlabel="feature 1", ylabel="feature 2", aspect="equal")
+        ax.text(0.02, 0.98, f"mean ({mean[0]:.2f}, {mean[1]:.2f})\nstd  ({std[0]:.2f}, {std[1]:.2f})",
+                transform=ax.transAxes, va="top", fontsize=8, family="monospace")
+    limit = np.abs(np.vstack([picture["raw"], picture["y"]])).max() * 1.1
+    for ax in axes:
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit))
+    return fig
+
+
+def plot_projection(picture):
+    """Left: dx̂ against x̂ with its least-squares line. Right: what is left, s·dx."""
+    fig, (left, right) = plotting.figure(2, width=4.4, height=3.6)
+    x_hat, dx_hat = picture["x_hat"], picture["dx_hat"]
+    line = picture["intercept"] + picture["slope"] * x_hat
+    order = np.argsort(x_hat)
+    left.vlines(x_hat, line, dx_hat, color="0.6", lw=0.8)
+    left.scatter(x_hat, dx_hat, s=14, color=plotting.COLORS["standard"], zorder=3, label="dx̂ = γ·dy")
+    left.plot(x_hat[order], line[order], color=plotting.COLORS["bn"], lw=1.6,
+              label=f"mean(dx̂) + mean(dx̂·x̂)·x̂\n= {picture['intercept']:.2f} + {picture['slope']:.2f}·x̂")
+    left.set(xlabel="x̂", ylabel="upstream gradient dx̂", title="what a line in x̂ explains ...")
+    left.legend(fontsize=8, loc="upper left")
+    right.axhline(0, color=plotting.COLORS["bn"], lw=1.6)
+    right.vlines(x_hat, 0, picture["scaled_dx"], color="0.6", lw=0.8)
+    right.scatter(x_hat, picture["scaled_dx"], s=14, color=plotting.COLORS["standard"], zorder=3)
+    right.set(xlabel="x̂", ylabel="s · dx  (the residuals)",
+              title="... BN's backward removes", ylim=left.get_ylim())
+    right.text(0.02, 0.98, f"Σ dx = {picture['sum_dx']:.1e}\nΣ dx·x̂ = {picture['sum_dx_x_hat']:.1e}",
+               transform=right.transAxes, va="top", fontsize=8, family="monospace")
+    return fig
+
+
+def plot_speeds(timings):
+    """Forward + backward time per implementation, one group of bars per input shape."""
+    fig, (ax,) = plotting.figure(1, width=5.5, height=3.5)
+    names = list(IMPLEMENTATIONS)
+    width = 0.8 / len(timings)
+    for k, (shape, seconds) in enumerate(timings.items()):
+        ax.bar(np.arange(len(names)) + k * width, [1e3 * seconds[n] for n in names], width,
+               label=f"input {shape}")
+    ax.set_xticks(np.arange(len(names)) + width * (len(timings) - 1) / 2, names)
+    ax.set(ylabel="forward + backward (ms)", yscale="log",
+           title="three BatchNorms, one answer: how long each takes")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_theorem_41(sweep):
+    """Left: the correct bound's slack against ε. Right: both versions' RHS against LHS at ε = 0."""
+    fig, (left, right) = plotting.figure(2, width=4.6, height=3.8)
+    eps, slack = sweep["eps"], sweep["slack"]
+    positive = eps > 0
+    for trial in slack.T:
+        left.loglog(eps[positive], trial[positive], color=plotting.COLORS["bn"], alpha=0.35, lw=0.8)
+    at_zero = np.abs(slack[~positive]).max() if (~positive).any() else np.nan
+    left.set(xlabel="ε  (σ² ≈ 9 here)", ylabel="slack 1 − LHS/RHS",
+             title=f"the 1/m bound: strict for ε > 0\n(at ε = 0 the slack is ≤ {at_zero:.0e})")
+    colors = plotting.plt.cm.viridis(np.linspace(0, 0.85, len(sweep["by_m"])))
+    for color, (m, sides) in zip(colors, sweep["by_m"].items()):
+        lhs = np.array([s["lhs"] / s["unit"] for s in sides])
+        right.scatter(lhs, [s["rhs"] / s["unit"] for s in sides], s=14, color=color, marker="o",
+                      label=f"m = {m}")
+        right.scatter(lhs, [s["rhs_sqrt_m"] / s["unit"] for s in sides], s=16, color=color,
+                      marker="x")
+    right.axline((0, 0), slope=1, color="k", lw=1)
+    right.set(xlabel="LHS / unit", ylabel="RHS / unit",
+              title="ε = 0:  ○ 1/m on the diagonal (equality)\n× 1/√m below it (bound violated)")
+    right.legend(fontsize=7, loc="upper left")
+    return fig

@@ -1,0 +1,249 @@
+"""Lesson 02: feature scaling, or why gradient descent hates elliptical bowls.
+
+Least squares on two features, the second multiplied by `s`. The loss is the quadratic
+f(w) = ½ wᵀHw − bᵀw with H = XᵀX/n, b = Xᵀy/n, and gradient descent's error obeys
+e_{t+1} = (I − ηH) e_t. Everything about its speed follows from H's eigenvalues:
+it converges iff η < 2/λ_max, and with the best fixed step η* = 2/(λ_max + λ_min) the error
+shrinks by exactly ρ = (κ−1)/(κ+1) per step, κ = λ_max/λ_min. Scaling a feature by s
+multiplies κ by about s²; standardising the features brings κ back to about 1.
+
+The quadratic part is plain NumPy (the maths is exact there); the last part trains a small
+minigrad MLP on features of very different scales to show the same effect in a network.
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.data.toy import make_linear_regression, make_teacher_classification
+
+from . import plotting
+
+EPS = 1e-6  # "converged": ‖w_t − w*‖ ≤ EPS·‖w_0 − w*‖
+GALLERY = ("contours.png", "Gradient descent on least squares: unscaled features (s = 10, 100) "
+           "give elliptical contours and a zig-zag of hundreds to tens of thousands of steps; "
+           "standardised features give circles and a handful.")
+
+
+# --------------------------------------------------------------------------- the quadratic
+
+
+def standardize(X):
+    """Each column shifted to mean 0 and scaled to standard deviation 1."""
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def least_squares(scale, n=1000, seed=0, standardized=False):
+    """The problem: min_w ½‖Xw − y‖²/n on two features, the second multiplied by `scale`.
+
+    Returns H, b, the minimiser w_star, H's eigenvalues (ascending) and κ. The same seed gives
+    the same underlying draws for every scale, so the problems differ only by the scaling.
+    """
+    X, y, _ = make_linear_regression(n=n, feature_scales=(1.0, scale), seed=seed)
+    X, y = X.astype(np.float64), y.astype(np.float64)
+    if standardized:
+        X = standardize(X)
+    H, b = X.T @ X / n, X.T @ y / n
+    eigenvalues = np.linalg.eigvalsh(H)
+    return {"scale": scale, "standardized": standardized, "H": H, "b": b,
+            "w_star": np.linalg.solve(H, b), "eigenvalues": eigenvalues,
+            "kappa": eigenvalues[-1] / eigenvalues[0]}
+
+
+def loss_gap(problem, w):
+    """f(w) − f(w*) = ½ eᵀHe for e = w − w* (works on one w or on a stack of them)."""
+    e = np.atleast_2d(w) - problem["w_star"]
+    return 0.5 * np.einsum("ti,ij,tj->t", e, problem["H"], e)
+
+
+def best_lr(problem):
+    """η* = 2/(λ_max + λ_min): both eigen-directions then shrink by the same factor ρ."""
+    low, high = problem["eigenvalues"][[0, -1]]
+    return 2.0 / (low + high)
+
+
+def edge_lr(problem):
+    """2/λ_max: the stability edge. Above it the top eigen-direction grows every step."""
+    return 2.0 / problem["eigenvalues"][-1]
+
+
+def gradient_descent(problem, lr, steps, w0=(0.0, 0.0)):
+    """`steps` updates w ← w − η(Hw − b) from w0; returns all iterates, shape (steps + 1, 2)."""
+    H, b = problem["H"], problem["b"]
+    path = np.empty((steps + 1, 2))
+    path[0] = w0
+    for t in range(steps):
+        path[t + 1] = path[t] - lr * (H @ path[t] - b)
+    return path
+
+
+def iterations_to_tolerance(problem, lr, eps=EPS, w0=(0.0, 0.0), max_steps=10**7):
+    """Run gradient descent until ‖w − w*‖ ≤ eps·‖w0 − w*‖; return the number of steps taken."""
+    H, b, w_star = problem["H"], problem["b"], problem["w_star"]
+    w = np.array(w0, dtype=np.float64)
+    target = (eps * np.linalg.norm(w - w_star)) ** 2
+    for t in range(1, max_steps + 1):
+        w = w - lr * (H @ w - b)
+        e = w - w_star
+        if e @ e <= target:
+            return t
+    raise RuntimeError(f"no convergence to {eps} in {max_steps} steps at lr {lr:.3g}")
+
+
+def theory_iterations(kappa, eps=EPS):
+    """The textbook count for η*: ((κ+1)/2)·ln(1/ε)."""
+    return (kappa + 1) / 2 * np.log(1 / eps)
+
+
+def exact_iterations(kappa, eps=EPS):
+    """ρ^t ≤ ε with ρ = (κ−1)/(κ+1): t = ⌈ln(1/ε) / ln((κ+1)/(κ−1))⌉.
+
+    ln((κ+1)/(κ−1)) ≈ 2/κ for large κ, so this is about (κ/2)·ln(1/ε): the textbook count
+    overshoots by about ½·ln(1/ε) ≈ 7 steps, whatever κ.
+    """
+    if kappa <= 1:
+        return 1
+    return int(np.ceil(np.log(1 / eps) / np.log((kappa + 1) / (kappa - 1))))
+
+
+def scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2), n=1000, eps=EPS):
+    """κ, measured and theoretical iterations to eps with η*, per scale and per seed.
+
+    One row per (features, seed); "features" is "s=10" or "standardised".
+    """
+    rows = []
+    for seed in seeds:
+        variants = [(f"s={s}", least_squares(s, n, seed)) for s in scales]
+        variants.append(("standardised", least_squares(scales[-1], n, seed, standardized=True)))
+        for name, problem in variants:
+            kappa = problem["kappa"]
+            rows.append({"features": name, "seed": seed, "kappa": float(kappa),
+                         "measured": iterations_to_tolerance(problem, best_lr(problem), eps),
+                         "theory": float(theory_iterations(kappa, eps)),
+                         "exact": exact_iterations(kappa, eps)})
+    return rows
+
+
+def stability_edge(problem, factors=(0.5, 0.9, 0.99, 1.01, 1.1), steps=200):
+    """Loss gap per step for η = factor · 2/λ_max: below 1 it converges, above it diverges."""
+    curves = {}
+    for factor in factors:
+        path = gradient_descent(problem, factor * edge_lr(problem), steps)
+        curves[factor] = loss_gap(problem, path)
+    return curves
+
+
+def iterations_vs_kappa(scales=np.logspace(0, 2, 9), seed=0, n=1000, eps=EPS):
+    """Measured iterations for η* and for η = 1/λ_max over a sweep of scales (so of κ)."""
+    kappas, at_best, at_inverse_top = [], [], []
+    for s in scales:
+        problem = least_squares(float(s), n, seed)
+        kappas.append(problem["kappa"])
+        at_best.append(iterations_to_tolerance(problem, best_lr(problem), eps))
+        at_inverse_top.append(iterations_to_tolerance(problem, 1 / problem["eigenvalues"][-1], eps))
+    return {"kappa": np.array(kappas), "best_lr": np.array(at_best),
+            "inverse_top_lr": np.array(at_inverse_top), "eps": eps}
+
+
+# --------------------------------------------------------------------------- plots: quadratic
+
+
+def _contour_window(problem, path):
+    """A square window centred on w* holding the whole path (equal axes: circles look round)."""
+    half = 1.15 * np.abs(path - problem["w_star"]).max()
+    return problem["w_star"] - half, problem["w_star"] + half
+
+
+def _draw_contours(ax, problem, low, high, levels=12, grid=201):
+    w1, w2 = np.meshgrid(np.linspace(low[0], high[0], grid), np.linspace(low[1], high[1], grid))
+    gap = loss_gap(problem, np.stack([w1.ravel(), w2.ravel()], axis=1)).reshape(w1.shape)
+    top = gap.max()
+    ax.contour(w1, w2, gap, levels=top * np.logspace(-4, 0, levels), colors="0.6", linewidths=0.7)
+    ax.plot(*problem["w_star"], marker="*", color="k", ms=10, zorder=3)
+
+
+def _draw_path(ax, path, color):
+    ax.plot(path[:, 0], path[:, 1], "-", color=color, lw=0.8, zorder=2)
+    ax.plot(path[:, 0], path[:, 1], "o", color=color, ms=2.5, zorder=2)
+    ax.plot(*path[0], "s", color=color, ms=6, zorder=3)
+
+
+def format_kappa(kappa):
+    return f"{kappa:.2f}" if kappa < 10 else f"{kappa:,.0f}"
+
+
+def title_of(problem):
+    return "standardised" if problem["standardized"] else f"s = {problem['scale']:g}"
+
+
+def plot_contours(problems, eps=EPS, zoom_steps=12):
+    """One panel per problem: loss contours (equal axes) and the η* path from w = 0 to w*.
+
+    Where the bowl is so narrow that the zig-zag disappears at equal axes, an inset
+    stretches the narrow direction to show the first `zoom_steps` steps.
+    """
+    fig, axes = plotting.figure(len(problems), width=3.6, height=3.8)
+    for ax, problem in zip(axes, problems):
+        steps = iterations_to_tolerance(problem, best_lr(problem), eps)
+        path = gradient_descent(problem, best_lr(problem), steps)
+        low, high = _contour_window(problem, path)
+        _draw_contours(ax, problem, low, high)
+        _draw_path(ax, path, plotting.COLORS["standard"])
+        ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), aspect="equal",
+               xlabel="$w_1$", ylabel="$w_2$")
+        ax.set_title(f"{title_of(problem)}: κ = {format_kappa(problem['kappa'])}\n"
+                     f"{steps:,} steps to ε = {eps:g}")
+        if problem["kappa"] > 1000:
+            inset = ax.inset_axes([0.3, 0.06, 0.65, 0.36])
+            start = path[:zoom_steps + 1]
+            ilow, ihigh = start.min(axis=0), start.max(axis=0)
+            pad = 0.15 * (ihigh - ilow)
+            _draw_contours(inset, problem, ilow - pad, ihigh + pad, levels=20)
+            _draw_path(inset, start, plotting.COLORS["standard"])
+            inset.set(xlim=(ilow[0] - pad[0], ihigh[0] + pad[0]),
+                      ylim=(ilow[1] - pad[1], ihigh[1] + pad[1]), xticks=[], yticks=[])
+            inset.set_title(f"zoom: first {zoom_steps} steps, $w_2$ stretched", fontsize=8)
+    return fig
+
+
+def plot_stability_edge(problem, curves, path_factors=(0.9, 1.01), steps=30):
+    """Left: paths just below and just above η = 2/λ_max. Right: loss gap per step per η."""
+    fig, (left, right) = plotting.figure(2, width=4.6, height=3.8)
+    colors = dict(zip(sorted(curves), plotting.plt.cm.viridis(np.linspace(0, 0.9, len(curves)))))
+    paths = {f: gradient_descent(problem, f * edge_lr(problem), steps) for f in path_factors}
+    low, high = _contour_window(problem, np.vstack(list(paths.values())))
+    _draw_contours(left, problem, low, high)
+    for factor, path in paths.items():
+        _draw_path(left, path, colors.get(factor, "C3"))
+        left.plot([], [], color=colors.get(factor, "C3"), label=f"η = {factor:g}·2/λ_max")
+    left.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), aspect="equal", xlabel="$w_1$",
+             ylabel="$w_2$", title=f"{title_of(problem)}: first {steps} steps")
+    left.legend(loc="lower left", fontsize=8)
+    for factor, gap in curves.items():
+        right.semilogy(gap, color=colors[factor], label=f"η = {factor:g}·2/λ_max")
+    right.set(xlabel="step", ylabel="f(w) − f(w*)", title="just above 2/λ_max it diverges")
+    right.legend(fontsize=8)
+    return fig
+
+
+def plot_iterations_vs_kappa(sweep, rows=()):
+    """Measured iterations against κ on log-log axes, with the two textbook lines."""
+    fig, (ax,) = plotting.figure(1, width=5.5, height=4.2)
+    kappa = np.logspace(0, np.log10(sweep["kappa"].max()) + 0.1, 100)
+    log_inv = np.log(1 / sweep["eps"])
+    ax.loglog(kappa, (kappa + 1) / 2 * log_inv, color=plotting.COLORS["theory"], lw=1,
+              label="theory, η*: ((κ+1)/2)·ln(1/ε)")
+    ax.loglog(kappa, kappa * log_inv, color=plotting.COLORS["theory"], lw=1, ls="--",
+              label="theory, η = 1/λ_max: κ·ln(1/ε)")
+    exact = [exact_iterations(k, sweep["eps"]) for k in kappa]
+    ax.loglog(kappa, exact, color="0.5", lw=1, ls=":", label="exact, η*: ⌈ln(1/ε)/ln((κ+1)/(κ−1))⌉")
+    ax.loglog(sweep["kappa"], sweep["best_lr"], "o", color="C0", label="measured, η*")
+    ax.loglog(sweep["kappa"], sweep["inverse_top_lr"], "s", color="C1", mfc="none",
+              label="measured, η = 1/λ_max")
+    standard = [r for r in rows if r["features"] == "standardised"]
+    if standard:
+        ax.loglog([r["kappa"] for r in standard], [r["measured"] for r in standard], "*",
+                  color="C2", ms=11, label="measured, standardised (η*)")
+    ax.set(xlabel="condition number κ = λ_max/λ_min", ylabel=f"iterations to ε = {sweep['eps']:g}",
+           title="iterations grow linearly with κ")
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,71 @@
+"""Lesson 03's claims: the staged steps by hand equal minigrad's, the compact form is a
+projection, the three implementations agree, Theorem 4.1 (and the 1/√m misprint is false),
+and tiny training batches open a gap between train-mode and eval-mode behaviour."""
+import numpy as np
+import pytest
+
+from lessons import batchnorm_by_hand as lesson
+
+
+def test_forward_standardises_each_feature_and_then_applies_gamma_beta():
+    picture = lesson.forward_picture(m=64, seed=0)
+    mean, std = lesson.moments(picture["x_hat"])
+    np.testing.assert_allclose(mean, 0, atol=1e-12)
+    shrink = np.sqrt(picture["raw"].var(axis=0) / (picture["raw"].var(axis=0) + 1e-5))  # ε's effect
+    np.testing.assert_allclose(std, shrink, rtol=1e-10)
+    mean, std = lesson.moments(picture["y"])
+    np.testing.assert_allclose(mean, picture["beta"], atol=1e-12)
+    np.testing.assert_allclose(std, picture["gamma"] * shrink, rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_staged_steps_by_hand_match_minigrad_and_the_compact_form(seed):
+    rng = np.random.default_rng(seed)
+    x, dy = rng.normal(2, 3, 7), rng.standard_normal(7)
+    by_hand = lesson.staged_backward_by_hand(x, dy, gamma=1.7)
+    ours = lesson.minigrad_gradients(x[:, None], dy[:, None], 1.7, implementation="staged")
+    np.testing.assert_allclose(ours["dx"][:, 0], by_hand["dx"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours["dgamma"], by_hand["dgamma"], rtol=1e-10)
+    np.testing.assert_allclose(ours["dbeta"], by_hand["dbeta"], rtol=1e-10)
+    compact = lesson.compact_backward(x[:, None], dy[:, None], 1.7)[:, 0]
+    np.testing.assert_allclose(compact, by_hand["dx"], rtol=1e-10, atol=1e-12)
+
+
+def test_projection_removes_the_mean_and_the_x_hat_component_at_zero_eps():
+    for seed in range(3):
+        picture = lesson.projection_picture(seed=seed, eps=0.0)
+        size = np.abs(picture["dx_hat"]).sum()
+        assert abs(picture["sum_dx"]) < 1e-12 * size
+        assert abs(picture["sum_dx_x_hat"]) < 1e-12 * size
+        # and the residual s·dx has no straight-line trend left in x̂
+        slope = np.polyfit(picture["x_hat"], picture["scaled_dx"], 1)
+        np.testing.assert_allclose(slope, 0, atol=1e-12)
+
+
+def test_three_implementations_agree():
+    for shape in [(32, 8), (8, 4, 5, 5)]:
+        for name, diffs in lesson.implementations_agree(shape).items():
+            assert max(diffs.values()) < 1e-12, (name, shape, diffs)
+        for name, diffs in lesson.implementations_agree(shape, dtype=np.float32).items():
+            assert max(diffs.values()) < 1e-5, (name, shape, diffs)
+
+
+def test_gradcheck_passes_for_every_implementation():
+    assert all(lesson.gradcheck_implementations().values())
+
+
+def test_ones_upstream_misses_the_forgotten_variance_path_and_random_catches_it():
+    errors = lesson.blind_spot()
+    assert errors["ones"] < 1e-6
+    assert errors["random"] > 0.1
+    assert errors["gradcheck"].startswith("gradcheck: input 0")
+
+
+def test_theorem_41_equality_at_zero_eps_strict_above_and_the_sqrt_m_version_fails():
+    sweep = lesson.theorem_41_sweep(eps_values=(0.0, 1e-3, 1.0), batch_sizes=(4, 16, 64), trials=5)
+    assert np.abs(sweep["slack"][0]).max() < 1e-10
+    assert np.all(sweep["slack"][1:] > 0)
+    for m, sides in sweep["by_m"].items():
+        for s in sides:
+            assert abs(s["lhs"] - s["rhs"]) <= 1e-10 * s["unit"], m
+            assert s["lhs"] > s["rhs_sqrt_m"] + 1e-6 * s["unit"], m

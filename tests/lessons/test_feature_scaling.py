@@ -1,0 +1,51 @@
+"""Lesson 02's claims: κ ≈ s², iterations ≈ ((κ+1)/2)·ln(1/ε) with η*, divergence above 2/λ_max,
+standardising helps a network too."""
+import numpy as np
+import pytest
+
+from lessons import feature_scaling as lesson
+
+
+@pytest.fixture(scope="module")
+def table():
+    return lesson.scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2))
+
+
+def test_kappa_grows_like_the_square_of_the_scale(table):
+    for row in table:
+        if row["features"] in ("s=10", "s=100"):
+            s = float(row["features"][2:])
+            assert 0.7 * s**2 < row["kappa"] < 1.3 * s**2, row
+
+
+def test_measured_iterations_match_theory_for_large_kappa(table):
+    for row in table:
+        if row["kappa"] >= 10:
+            assert abs(row["measured"] - row["theory"]) <= 0.02 * row["theory"], row
+
+
+def test_measured_iterations_match_the_exact_contraction_count(table):
+    """ρ = (κ−1)/(κ+1) per step exactly, so the count is ⌈ln(1/ε)/ln(1/ρ)⌉ (±1 for rounding)."""
+    for row in table:
+        assert abs(row["measured"] - row["exact"]) <= 1, row
+
+
+def test_standardising_makes_the_problem_round_and_fast(table):
+    for row in table:
+        if row["features"] == "standardised":
+            assert row["kappa"] < 1.1 and row["measured"] <= 6, row
+
+
+def test_just_above_the_stability_edge_diverges():
+    for seed in range(3):
+        problem = lesson.least_squares(10, seed=seed)
+        curves = lesson.stability_edge(problem, factors=(0.99, 1.01), steps=2000)
+        assert curves[0.99][-1] < 1e-6 * curves[0.99][0]
+        assert curves[1.01][-1] > 1e3 * curves[1.01][0]
+
+
+def test_best_lr_beats_the_inverse_of_the_top_eigenvalue():
+    sweep = lesson.iterations_vs_kappa(scales=(3.0, 10.0, 30.0), seed=0)
+    assert np.all(sweep["best_lr"] < sweep["inverse_top_lr"])
+    ratio = sweep["inverse_top_lr"] / sweep["best_lr"]
+    assert np.all((ratio > 1.6) & (ratio < 2.2))  # κ·ln(1/ε) vs (κ/2)·ln(1/ε)
