@@ -50,3 +50,40 @@ def matmul(x, y):
         raise ValueError(f"matmul: {x.shape} @ {y.shape}: batch dimensions "
                          f"{x.shape[:-2]} and {y.shape[:-2]} cannot be broadcast") from None
     return MatMul.apply(x, y)
+
+
+class Linear(Function):
+    """y = x Wᵀ + b (x: (*, in), W: (out, in))  ->  dx = dy W, dW = dyᵀ x, db = Σ_rows dy.
+
+    One Function rather than matmul + add: one node, one pass for the bias, and the GEMMs
+    read W and x as they are (W.T is a view; BLAS takes transposed operands directly).
+    Leading axes of x are flattened into rows for the weight gradient.
+    """
+
+    def forward(ctx, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        ctx.save(x, weight)
+        return y
+
+    def backward(ctx, grad):
+        x, weight = ctx.saved
+        rows = grad.reshape(-1, grad.shape[-1])
+        dx = grad @ weight if ctx.needs_input_grad[0] else None
+        dw = rows.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        db = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return dx, dw, db
+
+
+def linear(input, weight, bias=None):
+    """PyTorch's `F.linear`: input (*, in_features), weight (out, in), bias (out,) or None."""
+    w = weight.data
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {w.shape}")
+    if input.ndim == 0 or input.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: expected input of shape (*, {w.shape[1]}) for weight {w.shape}, "
+                         f"got {input.shape}")
+    if bias is not None and bias.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w.shape[0]},), got {bias.shape}")
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,298 @@
+"""Convolution and pooling over images of shape (N, C, H, W).
+
+A convolution is a matrix product in disguise. Copy every k×k×C window of the (padded)
+input into one row of a matrix `cols` (im2col: N·Ho·Wo rows, k·k·C columns); the output is
+then `cols @ w_cols` (w_cols: the filters as k·k·C × F) plus the bias, one big GEMM, and
+the backward is two more GEMMs with the same matrices:
+
+    y[n, f, h, w] = b[f] + Σ_{c,i,j} W[f, c, i, j] · x̃[n, c, h·s + i, w·s + j]   (x̃ padded)
+    Y = cols @ w_cols   ->   dw_cols = colsᵀ @ dY,   dcols = dY @ w_colsᵀ,   db = Σ_rows dY
+
+dcols holds one gradient per (window, offset) copy of an input pixel; a pixel copied into
+several windows gets the sum of its copies' gradients (col2im). We add them up offset by
+offset: all windows' offset-(i, j) elements form one strided slice of x̃, so the sum is
+k² vectorised slice-adds, never a loop over pixels.
+
+Memory layout. The windows are cut from a channels-last copy of x̃ (N, H, W, C): then a
+window's k·C values along a row are contiguous, im2col is one fast copy, and the GEMM's
+result (N·Ho·Wo, F) *is* the output in channels-last order. We return it as a transposed
+view: shape (N, F, Ho, Wo) like PyTorch, memory (N, Ho, Wo, F) like PyTorch's
+`channels_last`. NumPy ops work on any layout (and elementwise ops keep it), so the next
+ReLU, BatchNorm and pooling run over contiguous channels, and the gradient comes back in
+the layout the backward GEMMs want, with no transpose copy anywhere.
+
+Pooling uses the same offset view: the k² strided slices x̃[:, :, i::s, j::s] each hold
+one element of every window, so max pooling is a running maximum over them (remembering
+which offset won) and its backward routes each output's gradient back to that offset.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..autograd import Function, Tensor
+
+
+def pair(value, name="argument"):
+    """PyTorch's int-or-pair arguments: 3 -> (3, 3), (3, 1) -> (3, 1)."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def output_size(size, kernel, stride, padding):
+    """How many windows of `kernel` fit along a side of `size` padded on both ends."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def offset_slice(offset, stride, count):
+    """The positions offset, offset + stride, ... (count of them): one kernel offset's
+    element of each of `count` windows along a side."""
+    return slice(offset, offset + stride * count, stride)
+
+
+def channels_last_padded(x, padding, value=0.0):
+    """x (N, C, H, W) -> a new (N, H + 2p, W + 2p, C) array, padded with `value`."""
+    (N, C, H, W), (ph, pw) = x.shape, padding
+    padded = np.full((N, H + 2 * ph, W + 2 * pw, C), value, dtype=x.dtype)
+    padded[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
+    return padded
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+class Conv2d(Function):
+    """y = im2col(x̃) @ w_cols + b  ->  dW = colsᵀ dY, db = Σ dY, dx = col2im(dY w_colsᵀ)."""
+
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+        (N, C, H, W), (F, _, kh, kw) = x.shape, weight.shape
+        Ho, Wo = (output_size(n, k, s, p) for n, k, s, p in zip((H, W), (kh, kw), stride, padding))
+        x_padded = channels_last_padded(x, padding)
+        windows = sliding_window_view(x_padded, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+        windows = windows[:, ::stride[0], ::stride[1]].transpose(0, 1, 2, 4, 5, 3)
+        cols = windows.reshape(N * Ho * Wo, kh * kw * C)  # the one im2col copy
+        w_cols = weight.transpose(2, 3, 1, 0).reshape(kh * kw * C, F)
+        y = cols @ w_cols
+        if bias is not None:
+            y += bias
+        ctx.save(cols, weight)
+        ctx.geometry = x.shape, x_padded.shape, (Ho, Wo), stride, padding
+        return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)  # channels-last memory, see top
+
+    def backward(ctx, grad):
+        cols, weight = ctx.saved
+        x_shape, padded_shape, (Ho, Wo), stride, padding = ctx.geometry
+        (N, C, H, W), (F, _, kh, kw) = x_shape, weight.shape
+        dy = grad.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, F)  # a view if grad is channels-last
+        dx = dw = db = None
+        if ctx.needs_input_grad[1]:
+            dw = (cols.T @ dy).reshape(kh, kw, C, F).transpose(3, 2, 0, 1).copy()
+        if ctx.needs_input_grad[2]:
+            db = dy.sum(axis=0)
+        if ctx.needs_input_grad[0]:
+            dx = ctx.col2im(dy, weight, padded_shape, (Ho, Wo), stride, padding, (H, W))
+        return dx, dw, db
+
+    @staticmethod
+    def col2im(dy, weight, padded_shape, out_size, stride, padding, in_size):
+        """dx̃ = Σ over kernel offsets (i, j) of dY @ W[:, :, i, j], added into the slice
+        of x̃ that offset saw: one GEMM and one slice-add per offset (k² of each)."""
+        (N, Ho, Wo), C = (padded_shape[0], *out_size), padded_shape[3]
+        w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
+        dx_padded = np.zeros(padded_shape, dtype=dy.dtype)
+        dcols = np.empty((N * Ho * Wo, C), dtype=dy.dtype)  # reused by every offset
+        for i in range(weight.shape[2]):
+            for j in range(weight.shape[3]):
+                np.matmul(dy, w_offsets[i, j], out=dcols)
+                rows, columns = offset_slice(i, stride[0], Ho), offset_slice(j, stride[1], Wo)
+                dx_padded[:, rows, columns, :] += dcols.reshape(N, Ho, Wo, C)
+        (ph, pw), (H, W) = padding, in_size
+        return dx_padded[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def offsets(kernel):
+    """The (i, j) positions inside a kernel, row by row (the order PyTorch scans them)."""
+    return [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+
+
+def offset_view(x_padded, offset, stride, out_size):
+    """The element at `offset` of every window: x̃[:, :, i::s, j::s] cut to the output size."""
+    return x_padded[:, :, offset_slice(offset[0], stride[0], out_size[0]),
+                    offset_slice(offset[1], stride[1], out_size[1])]
+
+
+def is_channels_last(x):
+    """True when x (N, C, H, W) lies in memory as (N, H, W, C), as conv2d's outputs do."""
+    return x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def new_image(shape, value, dtype, channels_last):
+    """A (N, C, H, W) array filled with `value`, laid out channels-last if asked."""
+    if not channels_last:
+        return np.full(shape, value, dtype)
+    N, C, H, W = shape
+    return np.full((N, H, W, C), value, dtype).transpose(0, 3, 1, 2)
+
+
+def padded_like(x, padding, value):
+    """x surrounded by `value` on H and W, in x's layout (x itself when there is no padding)."""
+    (ph, pw), (N, C, H, W) = padding, x.shape
+    if ph == pw == 0:
+        return x
+    x_padded = new_image((N, C, H + 2 * ph, W + 2 * pw), value, x.dtype, is_channels_last(x))
+    x_padded[:, :, ph:ph + H, pw:pw + W] = x
+    return x_padded
+
+
+def scatter_to_offsets(grad, share_of_offset, geometry):
+    """dx̃ = Σ over kernel offsets of that offset's share of the gradient, added into the
+    offset's strided slice (k² slice-adds); then the padding is cut off."""
+    (N, C, H, W), channels_last, kernel, stride, (ph, pw) = geometry
+    dx_padded = new_image((N, C, H + 2 * ph, W + 2 * pw), 0, grad.dtype, channels_last)
+    for index, offset in enumerate(offsets(kernel)):
+        offset_view(dx_padded, offset, stride, grad.shape[2:])[...] += share_of_offset(index)
+    return dx_padded[:, :, ph:ph + H, pw:pw + W]
+
+
+def pool_geometry(x, kernel, stride, padding):
+    """What a pooling backward needs to rebuild dx: x's shape and layout, the window."""
+    return x.shape, is_channels_last(x), kernel, stride, padding
+
+
+class MaxPool2d(Function):
+    """y = max of each window  ->  dx = dy at the window's (first) maximum, 0 elsewhere.
+
+    Forward keeps a running maximum over the k² offset views and, per output, the index of
+    the offset that won (int8); a later offset must be strictly larger to win, so ties go
+    to the first, as in PyTorch. np.maximum lets a NaN through, as PyTorch does.
+    """
+
+    def forward(ctx, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        out_size = [output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
+        x_padded = padded_like(x, padding, -np.inf)
+        views = [offset_view(x_padded, offset, stride, out_size) for offset in offsets(kernel)]
+        y = views[0].copy(order="K")  # "K": keep x's memory layout
+        winner = np.zeros(y.shape, dtype=np.int8)
+        for index, view in enumerate(views[1:], start=1):
+            np.copyto(winner, np.int8(index), where=view > y)
+            np.maximum(y, view, out=y)
+        ctx.winner = winner
+        ctx.geometry = pool_geometry(x, kernel, stride, padding)
+        return y
+
+    def backward(ctx, grad):
+        return scatter_to_offsets(grad, lambda index: grad * (ctx.winner == index), ctx.geometry)
+
+
+def max_pool2d_windows(x, kernel, stride, padding):
+    """The plain max pooling (forward only): cut every window out, take its maximum.
+
+    Same values as `MaxPool2d`, which tests check; kept as the readable reference. It is
+    slower: a window's elements are scattered in memory, while each offset view in
+    `MaxPool2d` is one regular stride pattern over whole rows of channels.
+    """
+    x_padded = padded_like(x, padding, -np.inf)
+    windows = sliding_window_view(x_padded, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+    return windows.max(axis=(4, 5))
+
+
+class AvgPool2d(Function):
+    """y = (1/k²)·Σ window (padding counts as zeros)  ->  every input in a window gets dy/k²."""
+
+    def forward(ctx, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        out_size = [output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
+        x_padded = padded_like(x, padding, 0.0)
+        views = [offset_view(x_padded, offset, stride, out_size) for offset in offsets(kernel)]
+        y = views[0].copy(order="K")
+        for view in views[1:]:
+            y += view
+        y *= x.dtype.type(1 / len(views))
+        ctx.geometry = pool_geometry(x, kernel, stride, padding)
+        return y
+
+    def backward(ctx, grad):
+        kernel = ctx.geometry[2]
+        share = grad * grad.dtype.type(1 / (kernel[0] * kernel[1]))
+        return scatter_to_offsets(grad, lambda index: share, ctx.geometry)
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def _data(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0):
+    """PyTorch's `F.conv2d` (no dilation or groups): input (N, C, H, W), weight (F, C, kh, kw),
+    bias (F,) or None -> (N, F, Ho, Wo) with Ho = (H + 2·padding − kh) // stride + 1."""
+    stride, padding = pair(stride, "conv2d stride"), pair(padding, "conv2d padding")
+    x, w = _data(input), _data(weight)
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), "
+                         f"got shape {w.shape}")
+    if x.ndim != 4 or x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: expected input of shape (N, {w.shape[1]}, H, W) for weight "
+                         f"{w.shape}, got {x.shape}")
+    if bias is not None and _data(bias).shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {_data(bias).shape}")
+    _check_window("conv2d", x.shape, w.shape[2:], stride, padding)
+    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding)
+
+
+def _pool_arguments(op, input, kernel_size, stride, padding):
+    kernel = pair(kernel_size, f"{op} kernel_size")
+    stride = kernel if stride is None else pair(stride, f"{op} stride")
+    padding = pair(padding, f"{op} padding")
+    x = _data(input)
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected input of shape (N, C, H, W), got {x.shape}")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
+    _check_window(op, x.shape, kernel, stride, padding)
+    return kernel, stride, padding
+
+
+def _check_window(op, x_shape, kernel, stride, padding):
+    if min(stride) < 1 or min(padding) < 0 or min(kernel) < 1:
+        raise ValueError(f"{op}: need kernel ≥ 1, stride ≥ 1 and padding ≥ 0, got kernel "
+                         f"{tuple(kernel)}, stride {stride}, padding {padding}")
+    padded = tuple(n + 2 * p for n, p in zip(x_shape[2:], padding))
+    if any(k > n for k, n in zip(kernel, padded)):
+        raise ValueError(f"{op}: kernel {tuple(kernel)} is larger than the padded input "
+                         f"{padded} (input shape {x_shape}, padding {padding})")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """PyTorch's `F.max_pool2d`; stride defaults to kernel_size, padding counts as −∞."""
+    kernel, stride, padding = _pool_arguments("max_pool2d", input, kernel_size, stride, padding)
+    return MaxPool2d.apply(input, kernel=kernel, stride=stride, padding=padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    """PyTorch's `F.avg_pool2d` (count_include_pad=True: padding counts as zeros)."""
+    kernel, stride, padding = _pool_arguments("avg_pool2d", input, kernel_size, stride, padding)
+    return AvgPool2d.apply(input, kernel=kernel, stride=stride, padding=padding)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over equal tiles giving an `output_size` grid; 1 is the global average.
+
+    Only sizes that divide H and W are supported (the tiles are then plain avg_pool2d windows).
+    """
+    out_h, out_w = pair(output_size, "adaptive_avg_pool2d output_size")
+    x = _data(input)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got {x.shape}")
+    H, W = x.shape[2:]
+    if out_h < 1 or out_w < 1 or H % out_h or W % out_w:
+        raise ValueError(f"adaptive_avg_pool2d: output size {(out_h, out_w)} must divide the "
+                         f"input's spatial size {(H, W)} (only that case is supported)")
+    if (out_h, out_w) == (1, 1):
+        return input.mean(axis=(2, 3), keepdims=True)
+    return avg_pool2d(input, (H // out_h, W // out_w))
