@@ -32,7 +32,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
             if x.dtype != np.float64:
                 raise TypeError(f"gradcheck: input {i} has dtype {x.dtype}; use float64 "
                                 "(float32 is too coarse for finite differences)")
-            x.data = np.ascontiguousarray(x.data)  # so reshape(-1) below is a view
+            if not x.data.flags.c_contiguous:
+                x.data = x.data.copy()  # C order, so reshape(-1) below is a view
     for x in inputs:
         if isinstance(x, Tensor):
             x.grad = None

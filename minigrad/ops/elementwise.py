@@ -299,14 +299,17 @@ class LeakyReLU(Function):
 
 
 class Clip(Function):
-    """z = min(max(x, low), high)  ->  dz/dx = 1 strictly inside [low, high], else 0."""
+    """z = min(max(x, low), high)  ->  dz/dx = 1 inside [low, high], 0 outside.
+
+    On a bound itself the gradient is 1, as in PyTorch's clamp.
+    """
 
     def forward(ctx, x, low=None, high=None):
         inside = np.ones(x.shape, bool)
         if low is not None:
-            inside &= x > low
+            inside &= x >= low
         if high is not None:
-            inside &= x < high
+            inside &= x <= high
         ctx.save(inside)
         return np.clip(x, low, high)
 
