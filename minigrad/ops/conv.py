@@ -132,11 +132,12 @@ def is_channels_last(x):
 
 
 def new_image(shape, value, dtype, channels_last):
-    """A (N, C, H, W) array filled with `value`, laid out channels-last if asked."""
-    if not channels_last:
-        return np.full(shape, value, dtype)
+    """A (N, C, H, W) array filled with `value` (left empty for None), laid out
+    channels-last if asked."""
     N, C, H, W = shape
-    return np.full((N, H, W, C), value, dtype).transpose(0, 3, 1, 2)
+    memory_shape = (N, H, W, C) if channels_last else shape
+    image = np.empty(memory_shape, dtype) if value is None else np.full(memory_shape, value, dtype)
+    return image.transpose(0, 3, 1, 2) if channels_last else image
 
 
 def padded_like(x, padding, value):
@@ -149,13 +150,28 @@ def padded_like(x, padding, value):
     return x_padded
 
 
-def scatter_to_offsets(grad, share_of_offset, geometry):
+def scatter_to_offsets(write_share, grad, geometry):
     """dx̃ = Σ over kernel offsets of that offset's share of the gradient, added into the
-    offset's strided slice (k² slice-adds); then the padding is cut off."""
+    offset's strided slice (k² slice-adds); then the padding is cut off.
+
+    `write_share(index, out)` writes offset `index`'s share into `out`. When the windows
+    tile the input exactly (kernel = stride, no padding, no remainder) each input element
+    gets one share, so the shares are written straight into dx with no zero-fill or adds.
+    """
     (N, C, H, W), channels_last, kernel, stride, (ph, pw) = geometry
-    dx_padded = new_image((N, C, H + 2 * ph, W + 2 * pw), 0, grad.dtype, channels_last)
+    out_size = grad.shape[2:]
+    tiled = (kernel == stride and ph == pw == 0
+             and (H, W) == (out_size[0] * kernel[0], out_size[1] * kernel[1]))
+    dx_padded = new_image((N, C, H + 2 * ph, W + 2 * pw), None if tiled else 0, grad.dtype,
+                          channels_last)
+    share = None if tiled else np.empty_like(grad)
     for index, offset in enumerate(offsets(kernel)):
-        offset_view(dx_padded, offset, stride, grad.shape[2:])[...] += share_of_offset(index)
+        target = offset_view(dx_padded, offset, stride, out_size)
+        if tiled:
+            write_share(index, out=target)
+        else:
+            write_share(index, out=share)
+            target += share
     return dx_padded[:, :, ph:ph + H, pw:pw + W]
 
 
@@ -177,16 +193,20 @@ class MaxPool2d(Function):
         x_padded = padded_like(x, padding, -np.inf)
         views = [offset_view(x_padded, offset, stride, out_size) for offset in offsets(kernel)]
         y = views[0].copy(order="K")  # "K": keep x's memory layout
-        winner = np.zeros(y.shape, dtype=np.int8)
+        winner = np.zeros_like(y, dtype=np.int8)
         for index, view in enumerate(views[1:], start=1):
-            np.copyto(winner, np.int8(index), where=view > y)
+            # winner = index where view > y. Indices only grow, so that is a maximum:
+            # branch-free, unlike a masked copy, which is slow on a random mask.
+            np.maximum(winner, (view > y) * np.int8(index), out=winner)
             np.maximum(y, view, out=y)
         ctx.winner = winner
         ctx.geometry = pool_geometry(x, kernel, stride, padding)
         return y
 
     def backward(ctx, grad):
-        return scatter_to_offsets(grad, lambda index: grad * (ctx.winner == index), ctx.geometry)
+        def route(index, out):  # this offset's share: dy where it won, else 0
+            np.multiply(grad, ctx.winner == index, out=out)
+        return scatter_to_offsets(route, grad, ctx.geometry)
 
 
 def max_pool2d_windows(x, kernel, stride, padding):
@@ -217,8 +237,9 @@ class AvgPool2d(Function):
 
     def backward(ctx, grad):
         kernel = ctx.geometry[2]
-        share = grad * grad.dtype.type(1 / (kernel[0] * kernel[1]))
-        return scatter_to_offsets(grad, lambda index: share, ctx.geometry)
+        def spread(index, out):  # every offset's share: dy/k²
+            np.multiply(grad, grad.dtype.type(1 / (kernel[0] * kernel[1])), out=out)
+        return scatter_to_offsets(spread, grad, ctx.geometry)
 
 
 # --------------------------------------------------------------------------- public functions
