@@ -47,18 +47,18 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
         tally = _Tally()
         bar = _progress_bar(len(train_loader), f"epoch {epoch + 1}/{epochs}", show)
         for x, y in train_loader:
-            optimizer.zero_grad()
             output = model(x)
             loss = loss_fn(output, y)
-            loss.backward()
-            optimizer.step()
             value = loss.item()
             history["step_loss"].append(value)
-            if not math.isfinite(value):
+            if not math.isfinite(value):  # stop before the update, so the weights stay finite
                 warnings.warn(f"fit: the loss became {value} at step {len(history['step_loss'])} "
                               f"(epoch {epoch + 1}); stopping", RuntimeWarning, stacklevel=2)
                 bar.close()
                 return history
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
             tally.add(value, output, y)
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             bar.update()

@@ -94,6 +94,7 @@ def test_divergence_stops_training_with_a_warning():
         history = fit(model, loader, minigrad.mse_loss, optim.SGD(model.parameters(), lr=1.0),
                       100, progress=False)
     assert not np.isfinite(history["step_loss"][-1]) and len(history["step_loss"]) < 500
+    assert np.isfinite(model.weight.data).all()  # the step that saw the bad loss did not update
 
 
 def test_progress_bars_only_when_asked(capsys):
