@@ -22,6 +22,8 @@ class ActivationRecorder:
     percentiles: which percentiles to keep, in [0, 100].
     bins: optional histogram edges (an array); every histogram uses the same edges so
         they can be stacked into an image over time.
+    training_only: skip forwards made in eval mode (e.g. accuracy checks during training),
+        so the records are exactly the training steps.
 
         recorder = ActivationRecorder({"h3": model[6]}, what="input", unit=0)
         with recorder:          # hooks attached here only
@@ -29,7 +31,8 @@ class ActivationRecorder:
         recorder.percentiles("h3")   # (forwards seen, 3)
     """
 
-    def __init__(self, layers, what="output", unit=None, percentiles=(15, 50, 85), bins=None):
+    def __init__(self, layers, what="output", unit=None, percentiles=(15, 50, 85), bins=None,
+                 training_only=False):
         if what not in ("output", "input"):
             raise ValueError(f"ActivationRecorder: what must be 'output' or 'input', got {what!r}")
         if not isinstance(layers, dict):
@@ -44,6 +47,7 @@ class ActivationRecorder:
         if self.q.ndim != 1 or self.q.size == 0 or self.q.min() < 0 or self.q.max() > 100:
             raise ValueError(f"ActivationRecorder: percentiles must lie in [0, 100], got {percentiles}")
         self.layers, self.what, self.unit = dict(layers), what, unit
+        self.training_only = training_only
         self.bins = None if bins is None else np.asarray(bins, dtype=float)
         self.records = {name: {"percentiles": [], "histograms": []} for name in layers}
         self.handles = []
@@ -71,7 +75,8 @@ class ActivationRecorder:
 
     def _hook_for(self, name):
         def hook(module, inputs, output):
-            self._record(name, inputs[0] if self.what == "input" else output)
+            if module.training or not self.training_only:
+                self._record(name, inputs[0] if self.what == "input" else output)
         return hook
 
     # -- recording -----------------------------------------------------------------------
@@ -114,15 +119,16 @@ class ActivationRecorder:
 def drift(percentiles):
     """How far a distribution wandered over training, in units of its final spread.
 
-    The total variation of each percentile's path (sum of |step-to-step changes|), summed
-    over the percentiles, divided by the final outer spread (e.g. 85th - 15th). A
-    distribution that settles early and stays scores low; one whose location keeps moving
-    relative to its width scores high. `percentiles` is (records, k), columns ascending.
+    The total variation of each percentile's path (sum of |record-to-record changes|),
+    averaged over the percentiles, divided by the final outer spread (e.g. 85th - 15th).
+    A distribution that settles early and stays scores low; one whose location keeps moving
+    relative to its width scores high. The path is only as fine as the records, so compare
+    drifts recorded at the same moments. `percentiles` is (records, k), columns ascending.
     """
     percentiles = np.asarray(percentiles, dtype=float)
     if percentiles.ndim != 2 or len(percentiles) < 2:
         raise ValueError(f"drift: need a (records >= 2, k) array, got shape {percentiles.shape}")
-    travelled = np.abs(np.diff(percentiles, axis=0)).sum()
+    travelled = np.abs(np.diff(percentiles, axis=0)).sum(axis=0).mean()
     spread = percentiles[-1, -1] - percentiles[-1, 0]
     if not spread > 0:
         raise ValueError(f"drift: the final spread is {spread}, so drift is undefined")
