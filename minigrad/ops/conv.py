@@ -140,6 +140,11 @@ def new_image(shape, value, dtype, channels_last):
     return image.transpose(0, 3, 1, 2) if channels_last else image
 
 
+def channels_last_copy(x):
+    """The same (N, C, H, W) values laid out as (N, H, W, C)."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 def padded_like(x, padding, value):
     """x surrounded by `value` on H and W, in x's layout (x itself when there is no padding)."""
     (ph, pw), (N, C, H, W) = padding, x.shape
@@ -154,11 +159,13 @@ def scatter_to_offsets(write_share, grad, geometry):
     """dx̃ = Σ over kernel offsets of that offset's share of the gradient, added into the
     offset's strided slice (k² slice-adds); then the padding is cut off.
 
-    `write_share(index, out)` writes offset `index`'s share into `out`. When the windows
-    tile the input exactly (kernel = stride, no padding, no remainder) each input element
-    gets one share, so the shares are written straight into dx with no zero-fill or adds.
+    `write_share(index, grad, out)` writes offset `index`'s share of `grad` into `out`.
+    When the windows tile the input exactly (kernel = stride, no padding, no remainder)
+    each input element gets one share, written straight into dx: no zero-fill, no adds.
     """
     (N, C, H, W), channels_last, kernel, stride, (ph, pw) = geometry
+    if channels_last and not is_channels_last(grad):  # e.g. from Flatten: one copy here
+        grad = channels_last_copy(grad)                 # beats mixing layouts below
     out_size = grad.shape[2:]
     tiled = (kernel == stride and ph == pw == 0
              and (H, W) == (out_size[0] * kernel[0], out_size[1] * kernel[1]))
@@ -168,9 +175,9 @@ def scatter_to_offsets(write_share, grad, geometry):
     for index, offset in enumerate(offsets(kernel)):
         target = offset_view(dx_padded, offset, stride, out_size)
         if tiled:
-            write_share(index, out=target)
+            write_share(index, grad, out=target)
         else:
-            write_share(index, out=share)
+            write_share(index, grad, out=share)
             target += share
     return dx_padded[:, :, ph:ph + H, pw:pw + W]
 
@@ -204,7 +211,7 @@ class MaxPool2d(Function):
         return y
 
     def backward(ctx, grad):
-        def route(index, out):  # this offset's share: dy where it won, else 0
+        def route(index, grad, out):  # this offset's share: dy where it won, else 0
             np.multiply(grad, ctx.winner == index, out=out)
         return scatter_to_offsets(route, grad, ctx.geometry)
 
@@ -237,7 +244,7 @@ class AvgPool2d(Function):
 
     def backward(ctx, grad):
         kernel = ctx.geometry[2]
-        def spread(index, out):  # every offset's share: dy/k²
+        def spread(index, grad, out):  # every offset's share: dy/k²
             np.multiply(grad, grad.dtype.type(1 / (kernel[0] * kernel[1])), out=out)
         return scatter_to_offsets(spread, grad, ctx.geometry)
 

@@ -118,21 +118,23 @@ def test_max_pool_propagates_nan_like_pytorch():
 ])
 def test_memory_layout_changes_speed_only_never_values(op):
     """conv2d returns channels-last memory; every op must give the same values and
-    gradients for either layout of its input."""
+    gradients whatever the layouts of its input and of the gradient reaching it."""
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     upstream = None
     results = []
-    for layout in (np.ascontiguousarray, channels_last):
-        tensors = [mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True),
-                   mg.tensor(b, requires_grad=True)]
-        tensors[0].data = layout(tensors[0].data)
-        out = op(*tensors)
-        upstream = rng.standard_normal(out.shape) if upstream is None else upstream
-        out.backward(layout(upstream) if out.ndim == 4 else upstream)
-        results.append([out.data] + [t.grad.data for t in tensors])
-    for first, second in zip(*results):
-        np.testing.assert_allclose(first, second, rtol=1e-12, atol=1e-12)
+    for x_layout in (np.ascontiguousarray, channels_last):
+        for grad_layout in (np.ascontiguousarray, channels_last):
+            tensors = [mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True),
+                       mg.tensor(b, requires_grad=True)]
+            tensors[0].data = x_layout(tensors[0].data)
+            out = op(*tensors)
+            upstream = rng.standard_normal(out.shape) if upstream is None else upstream
+            out.backward(grad_layout(upstream))
+            results.append([out.data] + [t.grad.data for t in tensors])
+    for other in results[1:]:
+        for first, second in zip(results[0], other):
+            np.testing.assert_allclose(first, second, rtol=1e-12, atol=1e-12)
 
 
 def test_conv_output_and_pooling_keep_channels_last_memory():
