@@ -42,3 +42,26 @@ def resolve(names):
 def module(full_name):
     """The lesson's module, e.g. lessons.feature_scaling for '02_feature_scaling'."""
     return importlib.import_module(f"lessons.{full_name[3:]}")
+
+
+def source_of(obj):
+    """(path relative to the repository, first line, last line, source text) of a function or class."""
+    import inspect
+    from pathlib import Path
+
+    lines, first = inspect.getsourcelines(obj)
+    root = Path(__file__).resolve().parent.parent
+    path = Path(inspect.getsourcefile(obj)).resolve().relative_to(root).as_posix()
+    return path, first, first + len(lines) - 1, "".join(lines)
+
+
+def source_link(obj):
+    """A markdown link from a notebook in lessons/ to the lines where `obj` is defined."""
+    path, first, last, _ = source_of(obj)
+    return f"[`{path}` lines {first}–{last}](../{path}#L{first}-L{last})"
+
+
+def numbered_source(obj):
+    """`obj`'s source with the file's line numbers, to print in a notebook."""
+    _, first, _, text = source_of(obj)
+    return "\n".join(f"{first + i:4d}  {line}" for i, line in enumerate(text.splitlines()))

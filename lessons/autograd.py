@@ -8,11 +8,12 @@ written as a `Function` (softplus), and the same machinery training an MLP on 2-
 """
 import numpy as np
 
+import lessons
 import minigrad as mg
 from minigrad import nn
 from minigrad.data.toy import make_moons, make_spirals
 
-from . import plotting
+from . import models, plotting
 
 GALLERY = ("decision_boundaries.png", "A minigrad MLP (2 × 64 ReLU) trained with SGD separates "
            "moons and spirals; decision regions per seed.")
@@ -260,3 +261,91 @@ class SoftplusLayer(nn.Module):
 
     def forward(self, x):
         return softplus(x)
+
+
+# --------------------------------------------------------------------------- training an MLP
+
+DATASETS = {"moons": lambda seed: make_moons(n=400, noise=0.15, seed=seed),
+            "spirals": lambda seed: make_spirals(n=450, num_classes=3, turns=1.0, noise=0.05, seed=seed)}
+
+
+def train_toy(dataset, seed=0, steps=2000, lr=0.1, width=64, depth=2, batch_size=64):
+    """A 2 × 64 ReLU MLP (He init) trained by SGD with momentum 0.9 on a 2-D toy set."""
+    X, y = DATASETS[dataset](seed)
+    mg.manual_seed(seed)
+    model = models.mlp(2, int(y.max()) + 1, width=width, depth=depth, init="he")
+    history = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed, momentum=0.9)
+    return {"model": model, "X": X, "y": y, "loss": history["loss"],
+            "accuracy": models.accuracy(model, X, y)}
+
+
+def toy_runs(quick=False, seed=0):
+    """train_toy on every dataset for three seeds: 2000 steps (quick: 600)."""
+    steps = 600 if quick else 2000
+    return {name: [dict(train_toy(name, s, steps), seed=s) for s in (seed, seed + 1, seed + 2)]
+            for name in DATASETS}
+
+
+def decision_regions(model, X, resolution=200):
+    """The predicted class on a grid covering X (for a filled contour plot)."""
+    low, high = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
+    g1, g2 = np.meshgrid(np.linspace(low[0], high[0], resolution),
+                         np.linspace(low[1], high[1], resolution))
+    grid = np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32)
+    model.eval()
+    with mg.no_grad():
+        classes = model(mg.Tensor(grid)).data.argmax(axis=1)
+    return g1, g2, classes.reshape(g1.shape)
+
+
+def plot_decision_boundaries(runs):
+    """One panel per (dataset, seed): decision regions, training points, accuracy."""
+    datasets = list(runs)
+    seeds = len(runs[datasets[0]])
+    fig, axes = plotting.figure(seeds, len(datasets), width=2.8, height=2.6)
+    cmap = plotting.plt.get_cmap("Pastel1")
+    for row, name in enumerate(datasets):
+        for col, run in enumerate(runs[name]):
+            ax = axes[row * seeds + col]
+            g1, g2, classes = decision_regions(run["model"], run["X"])
+            ax.contourf(g1, g2, classes, levels=np.arange(classes.max() + 2) - 0.5, cmap=cmap,
+                        vmin=0, vmax=8)
+            ax.scatter(run["X"][:, 0], run["X"][:, 1], c=run["y"], cmap="Set1", vmin=0, vmax=8,
+                       s=6, edgecolors="none")
+            ax.set(title=f"{name}, seed {run['seed']}: accuracy {run['accuracy']:.2f}",
+                   xticks=[], yticks=[], aspect="equal")
+    return fig
+
+
+def plot_losses(runs, window=25):
+    """Training loss per step (moving average over `window` steps), median and range over seeds."""
+    fig, axes = plotting.figure(len(runs), width=4.2, height=3.2)
+    kernel = np.ones(window) / window
+    for ax, (name, seed_runs) in zip(axes, runs.items()):
+        smooth = np.array([np.convolve(r["loss"], kernel, mode="valid") for r in seed_runs])
+        plotting.band(ax, np.arange(smooth.shape[1]) + window, smooth, key="standard",
+                      label=f"{len(seed_runs)} seeds: median, min–max")
+        ax.set(title=name, xlabel="SGD step", ylabel=f"training loss ({window}-step average)",
+               yscale="log")
+        ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def run(out_dir, quick=False, seed=0):
+    """The lesson's checks and figures; returns the numbers it claims."""
+    quick = lessons.is_quick(quick)
+    loss, names = named_graph(seed)
+    plotting.save(plot_graph(loss, names), out_dir, "graph.png")
+    rows = gradient_table(*tiny_network(seed))
+    worst = {f"{a}_vs_{b}": max(abs(r[a] - r[b]) for r in rows)
+             for a, b in (("paper", "backward"), ("paper", "numeric"))}
+    runs = toy_runs(quick, seed)
+    plotting.save(plot_decision_boundaries(runs), out_dir, "decision_boundaries.png")
+    plotting.save(plot_losses(runs), out_dir, "losses.png")
+    return {"largest_gradient_difference": worst, "accumulation": accumulation_examples(),
+            "training": {name: [{"seed": r["seed"], "accuracy": r["accuracy"],
+                                 "final_loss": float(np.mean(r["loss"][-50:]))} for r in rs]
+                         for name, rs in runs.items()}}

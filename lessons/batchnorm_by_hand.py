@@ -15,13 +15,15 @@ import time
 
 import numpy as np
 
+import lessons
 import minigrad as mg
 from minigrad import nn
 from minigrad.gradcheck import GradcheckError
 from minigrad.nn import functional as F
+from minigrad.data.toy import make_teacher_classification
 from minigrad.ops.norm import IMPLEMENTATIONS
 
-from . import plotting
+from . import models, plotting
 
 GALLERY = ("projection.png", "BatchNorm's backward is a projection: it removes from the upstream "
            "gradient everything a line in x̂ explains (Σdx = 0, Σdx·x̂ = 0).")
@@ -246,6 +248,106 @@ def theorem_41_sweep(eps_values=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), batch_
     return {"eps": np.array(eps_values), "slack": by_eps, "by_m": by_m}
 
 
+# --------------------------------------------------------------------------- train vs eval
+
+
+def teacher_task(seed, n_train=2000, n_test=1000):
+    """PAPERS.md §11's teacher task: 20-dim Gaussian inputs, 10 classes from a random tanh net."""
+    X, y = make_teacher_classification(n=n_train + n_test, dim=20, num_classes=10, seed=seed)
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def mean_loss_and_accuracy(model, X, y, batch_size):
+    """Cross-entropy and accuracy over (X, y) in batches, without a graph, in the model's mode."""
+    losses, correct = [], 0
+    with mg.no_grad():
+        for start in range(0, len(X) - batch_size + 1, batch_size):
+            logits = model(mg.Tensor(X[start:start + batch_size]))
+            target = y[start:start + batch_size]
+            losses.append(F.cross_entropy(logits, target).item())
+            correct += int((logits.data.argmax(1) == target).sum())
+    return float(np.mean(losses)), correct / (len(losses) * batch_size)
+
+
+def train_then_compare_modes(batch_size, seed=0, steps=1500, lr=0.02, width=64, depth=3):
+    """Train a BN MLP with `batch_size`, then score the training set two ways.
+
+    "train mode": batch statistics of batches of the same size (what training saw);
+    "eval mode": the running statistics (what deployment sees). A copy of the model does the
+    train-mode scoring, so the running statistics are not touched by it.
+    """
+    X, y, X_test, y_test = teacher_task(seed)
+    mg.manual_seed(seed)
+    model = models.mlp(X.shape[1], 10, width=width, depth=depth, norm=nn.BatchNorm1d, init="he")
+    history = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed, momentum=0.9)
+    as_trained = copy.deepcopy(model).train()
+    order = np.random.default_rng(seed).permutation(len(X))
+    train_loss, train_acc = mean_loss_and_accuracy(as_trained, X[order], y[order], batch_size)
+    model.eval()
+    eval_loss, eval_acc = mean_loss_and_accuracy(model, X, y, 500)
+    _, test_acc = mean_loss_and_accuracy(model, X_test, y_test, 500)
+    return {"batch_size": batch_size, "seed": seed, "train_mode_loss": train_loss,
+            "eval_mode_loss": eval_loss, "train_mode_accuracy": train_acc,
+            "eval_mode_accuracy": eval_acc, "test_accuracy": test_acc,
+            "final_training_loss": float(np.nanmean(history["loss"][-50:])), "model": model,
+            "data": (X, y)}
+
+
+def normalised_unit(model, X, batch_size, unit=0):
+    """Values of one unit right after the first BN layer: train mode (batches) and eval mode."""
+    layer = next(m for m in model.modules() if isinstance(m, nn.BatchNorm1d))
+    seen = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: seen.append(output.data[:, unit]))
+    values = {}
+    for mode in ("train", "eval"):
+        probe = copy.deepcopy(model)
+        probe.train(mode == "train")
+        seen.clear()
+        size = batch_size if mode == "train" else len(X)
+        with mg.no_grad():
+            for start in range(0, len(X) - size + 1, size):
+                probe(mg.Tensor(X[start:start + size]))
+        values[mode] = np.concatenate(seen)
+    handle.remove()
+    return values
+
+
+def small_batch_pitfall(batch_sizes=(2, 4, 8, 16, 64), seeds=(0, 1, 2), steps=1500,
+                        histogram_sizes=(2, 64)):
+    """train_then_compare_modes for every batch size and seed (models dropped, numbers kept),
+    and one BN unit's values in both modes for the `histogram_sizes` (first seed)."""
+    rows, units = [], {}
+    for batch_size in batch_sizes:
+        for seed in seeds:
+            result = train_then_compare_modes(batch_size, seed, steps)
+            if seed == seeds[0] and batch_size in histogram_sizes:
+                units[batch_size] = normalised_unit(result["model"], result["data"][0][:512], batch_size)
+            rows.append({k: v for k, v in result.items() if k not in ("model", "data")})
+    return rows, units
+
+
+def first_layer_gradient(batch_size, eps=1e-5, seed=0, batches=50):
+    """Median and mean ‖∂loss/∂W₁‖ of the BN MLP at initialisation over random batches.
+
+    W₁ feeds the first BN layer, so its gradient is whatever BN's backward lets through. At
+    batch size 2 that is (ε/(σ² + ε))·(g₁ − g₂)/(2s) per unit: exactly 0 at ε = 0, and for
+    ε > 0 tiny except where the two samples almost coincide (σ² ≲ ε), where it spikes.
+    """
+    X, y, _, _ = teacher_task(seed)
+    mg.manual_seed(seed)
+    model = models.mlp(X.shape[1], 10, width=64, depth=3, init="he",
+                       norm=lambda width: nn.BatchNorm1d(width, eps=eps))
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    rng, norms = np.random.default_rng(seed), []
+    for _ in range(batches):
+        index = rng.choice(len(X), batch_size, replace=False)
+        model.zero_grad()
+        F.cross_entropy(model(mg.Tensor(X[index])), y[index]).backward()
+        norms.append(np.linalg.norm(first.weight.grad.data))
+    return {"batch_size": batch_size, "eps": eps, "median": float(np.median(norms)),
+            "mean": float(np.mean(norms))}
+
+
 # --------------------------------------------------------------------------- plots
 
 
@@ -328,3 +430,85 @@ def plot_theorem_41(sweep):
               title="ε = 0:  ○ 1/m on the diagonal (equality)\n× 1/√m below it (bound violated)")
     right.legend(fontsize=7, loc="upper left")
     return fig
+
+
+def plot_small_batch_pitfall(rows, units):
+    """Left: training-set accuracy in train mode and eval mode against batch size (one line
+    per seed). Right: one BN unit's output in both modes, for a tiny and a normal batch."""
+    fig, axes = plotting.figure(1 + len(units), width=4.2, height=3.6)
+    left = axes[0]
+    sizes = sorted({r["batch_size"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    for key, color, label in (("train_mode_accuracy", plotting.COLORS["bn"], "train mode (batch statistics)"),
+                              ("eval_mode_accuracy", plotting.COLORS["standard"], "eval mode (running statistics)")):
+        for k, seed in enumerate(seeds):
+            mine = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["batch_size"])
+            left.plot([r["batch_size"] for r in mine], [r[key] for r in mine], "o-", color=color,
+                      ms=4, lw=1, alpha=0.8, label=label if k == 0 else None)
+    left.axhline(0.1, color="0.5", lw=0.6, ls="--")
+    left.set(xscale="log", xlabel="training batch size", ylabel="accuracy on the training set",
+             ylim=(0, 1.02), title="same weights, two modes")
+    left.set_xticks(sizes, [str(s) for s in sizes])
+    left.minorticks_off()
+    left.legend(fontsize=8, loc="lower right")
+    for ax, (size, values) in zip(axes[1:], units.items()):
+        both = np.concatenate([values["train"], values["eval"]])
+        low, high = np.percentile(both, [0.5, 99.5])
+        bins = np.linspace(low, high, 71)
+        for mode, key in (("train", "bn"), ("eval", "standard")):
+            ax.hist(np.clip(values[mode], low, high), bins=bins, density=True, alpha=0.6,
+                    color=plotting.COLORS[key], label=f"{mode} mode")
+        ax.set(xlabel="first BN layer, unit 0: γx̂ + β", ylabel="density",
+               title=f"trained with batch {size}")
+        ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- the lesson
+
+SPEED_SHAPES = ((128, 256), (64, 32, 16, 16))
+
+
+def run(out_dir, quick=False, seed=0):
+    """Every check and figure of the lesson; returns the numbers it claims."""
+    quick = lessons.is_quick(quick)
+    plotting.save(plot_forward(forward_picture(seed=seed)), out_dir, "forward.png")
+
+    rng = np.random.default_rng(seed)
+    x, dy = rng.normal(2, 3, 8), rng.standard_normal(8)
+    by_hand = staged_backward_by_hand(x, dy, gamma=1.5)
+    ours = minigrad_gradients(x[:, None], dy[:, None], 1.5, implementation="staged")
+    projection = projection_picture(seed=seed, eps=0.0)
+    plotting.save(plot_projection(projection), out_dir, "projection.png")
+
+    timings = {shape: time_implementations(shape, repeats=5 if quick else 20, seed=seed)
+               for shape in SPEED_SHAPES}
+    plotting.save(plot_speeds(timings), out_dir, "speeds.png")
+
+    sweep = theorem_41_sweep(trials=8 if quick else 20, seed=seed)
+    plotting.save(plot_theorem_41(sweep), out_dir, "theorem_41.png")
+
+    sizes = (2, 8, 64) if quick else (2, 4, 8, 16, 64)
+    seeds = (seed, seed + 1) if quick else (seed, seed + 1, seed + 2)
+    rows, units = small_batch_pitfall(sizes, seeds, steps=400 if quick else 1500)
+    plotting.save(plot_small_batch_pitfall(rows, units), out_dir, "small_batch.png")
+    return {
+        "staged_by_hand_vs_minigrad": float(np.abs(by_hand["dx"] - ours["dx"][:, 0]).max()),
+        "projection_sums_at_eps_0": {"sum_dx": projection["sum_dx"],
+                                     "sum_dx_x_hat": projection["sum_dx_x_hat"]},
+        "largest_difference_from_fused": {
+            "float64": implementations_agree(seed=seed),
+            "float32": implementations_agree(dtype=np.float32, seed=seed)},
+        "seconds_forward_backward": {str(shape): t for shape, t in timings.items()},
+        "gradcheck": gradcheck_implementations(seed=seed),
+        "forgetful_backward_errors": blind_spot(seed=seed),
+        "theorem_41": {"max_abs_slack_at_eps_0": float(np.abs(sweep["slack"][0]).max()),
+                       "min_slack_for_eps_above_0": float(sweep["slack"][1:].min()),
+                       "sqrt_m_version_violated": sum(s["lhs"] > s["rhs_sqrt_m"]
+                                                      for sides in sweep["by_m"].values()
+                                                      for s in sides),
+                       "sqrt_m_version_trials": sum(len(v) for v in sweep["by_m"].values())},
+        "first_layer_gradient": [first_layer_gradient(b, eps) for b in (2, 64)
+                                 for eps in (1e-5, 0.0)],
+        "small_batch": rows,
+    }

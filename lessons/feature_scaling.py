@@ -12,11 +12,12 @@ minigrad MLP on features of very different scales to show the same effect in a n
 """
 import numpy as np
 
+import lessons
 import minigrad as mg
 from minigrad import nn
 from minigrad.data.toy import make_linear_regression, make_teacher_classification
 
-from . import plotting
+from . import models, plotting
 
 EPS = 1e-6  # "converged": ‖w_t − w*‖ ≤ EPS·‖w_0 − w*‖
 GALLERY = ("contours.png", "Gradient descent on least squares: unscaled features (s = 10, 100) "
@@ -123,6 +124,15 @@ def scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2), n=1000, eps=EPS):
     return rows
 
 
+def table_text(rows):
+    """The scaling table as aligned text, one line per (features, seed)."""
+    lines = [f"{'features':>13} {'seed':>4} {'kappa':>10} {'measured':>9} {'theory':>9} {'exact':>7}"]
+    for r in rows:
+        lines.append(f"{r['features']:>13} {r['seed']:>4} {r['kappa']:>10.2f} {r['measured']:>9,} "
+                     f"{r['theory']:>9,.0f} {r['exact']:>7,}")
+    return "\n".join(lines)
+
+
 def stability_edge(problem, factors=(0.5, 0.9, 0.99, 1.01, 1.1), steps=200):
     """Loss gap per step for η = factor · 2/λ_max: below 1 it converges, above it diverges."""
     curves = {}
@@ -142,6 +152,93 @@ def iterations_vs_kappa(scales=np.logspace(0, 2, 9), seed=0, n=1000, eps=EPS):
         at_inverse_top.append(iterations_to_tolerance(problem, 1 / problem["eigenvalues"][-1], eps))
     return {"kappa": np.array(kappas), "best_lr": np.array(at_best),
             "inverse_top_lr": np.array(at_inverse_top), "eps": eps}
+
+
+# --------------------------------------------------------------------------- a network
+
+
+FEATURE_SCALES = np.logspace(-1, 2, 8)  # eight features from 0.1 to 100
+NUM_CLASSES = 4
+PREPROCESSING = {"raw": "raw features", "standardised": "standardised features",
+                 "input_bn": "raw → BatchNorm1d → linear"}
+PREPROCESSING_COLORS = {"raw": plotting.COLORS["standard"], "standardised": "#2ca02c",
+                        "input_bn": plotting.COLORS["bn"]}
+
+
+def scaled_task(seed, n=1000, scales=FEATURE_SCALES):
+    """A 4-class teacher task whose eight input features live on scales from 0.1 to 100.
+
+    The labels come from the unscaled inputs, so every feature matters equally; only
+    their units differ (think metres, millimetres and kilometres in one table).
+    """
+    X, y = make_teacher_classification(n=n, dim=len(scales), num_classes=NUM_CLASSES, seed=seed)
+    return (X * scales).astype(np.float32), y
+
+
+def prepare(preprocessing, X):
+    """Standardise with the data's own statistics for "standardised"; leave X alone otherwise."""
+    return standardize(X).astype(np.float32) if preprocessing == "standardised" else X
+
+
+def softmax_regression(preprocessing, in_features):
+    """A one-layer network (softmax regression), all weights zero so every run starts at ln 4.
+
+    "input_bn" puts a BatchNorm1d in front: standardisation with each batch's statistics.
+    """
+    model = nn.Linear(in_features, NUM_CLASSES)
+    for parameter in model.parameters():
+        parameter.data[...] = 0
+    return nn.Sequential(nn.BatchNorm1d(in_features), model) if preprocessing == "input_bn" else model
+
+
+def predicted_edge(X, num_classes=NUM_CLASSES):
+    """2/λ_max of the loss's Hessian at zero weights, where every class has probability 1/C.
+
+    There the Hessian is (1/C)(I − 11ᵀ/C) ⊗ E[x̃x̃ᵀ] (x̃ = x with a 1 appended for the bias), so
+    λ_max = λ_max(E[x̃x̃ᵀ])/C: the same 2/λ_max as on the quadratic, with the inputs' second
+    moment in place of H.
+    """
+    augmented = np.c_[X.astype(np.float64), np.ones(len(X))]
+    return 2 * num_classes / np.linalg.eigvalsh(augmented.T @ augmented / len(X))[-1]
+
+
+def train_network(preprocessing, lr, seed, steps):
+    """Full-batch gradient descent on the scaled task; per-step loss (nan after divergence)."""
+    X, y = scaled_task(seed)
+    model = softmax_regression(preprocessing, X.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):  # past the edge, overflow is the point
+        return models.train(model, prepare(preprocessing, X), y, steps, lr, batch_size=len(X),
+                            seed=seed)["loss"]
+
+
+def is_stable(losses):
+    """Training is stable at this lr if the loss stays finite and never rises above its start."""
+    return bool(np.all(np.isfinite(losses)) and losses.max() <= losses[0] * (1 + 1e-6))
+
+
+def lr_sweep(lrs, seeds, steps, preprocessings=tuple(PREPROCESSING)):
+    """Loss curves for every preprocessing × lr × seed: {prep: array (lrs, seeds, steps)}."""
+    return {prep: np.array([[train_network(prep, lr, seed, steps) for seed in seeds] for lr in lrs])
+            for prep in preprocessings}
+
+
+def sweep_summary(lrs, curves, seeds):
+    """Per preprocessing and seed: predicted edge, largest stable lr, best lr and its final loss."""
+    summary = {}
+    for prep, runs in curves.items():
+        per_seed = []
+        for k, seed in enumerate(seeds):
+            X = scaled_task(seed)[0]
+            edge = predicted_edge(prepare("standardised" if prep == "input_bn" else prep, X))
+            stable = [i for i in range(len(lrs)) if is_stable(runs[i, k])]
+            finals = [np.mean(runs[i, k, -max(1, runs.shape[2] // 10):]) for i in stable]
+            best = stable[int(np.argmin(finals))] if stable else None
+            per_seed.append({"seed": seed, "predicted_edge": float(edge),
+                             "largest_stable_lr": float(lrs[stable[-1]]) if stable else None,
+                             "best_lr": float(lrs[best]) if stable else None,
+                             "best_final_loss": float(min(finals)) if stable else None})
+        summary[prep] = per_seed
+    return summary
 
 
 # --------------------------------------------------------------------------- plots: quadratic
@@ -247,3 +344,86 @@ def plot_iterations_vs_kappa(sweep, rows=()):
            title="iterations grow linearly with κ")
     ax.legend(fontsize=8)
     return fig
+
+
+# --------------------------------------------------------------------------- plots: network
+
+
+def _final_losses(runs):
+    """Mean loss over the last tenth of training per (lr, seed); inf where it diverged."""
+    tail = runs[:, :, -max(1, runs.shape[2] // 10):]
+    finals = tail.mean(axis=2)
+    return np.where(np.isfinite(finals), finals, np.inf)
+
+
+def plot_lr_sweep(lrs, curves, summary, ceiling=1e3):
+    """Final training loss against lr, log-log, per preprocessing; dotted: predicted edge 2/λ_max."""
+    fig, (ax,) = plotting.figure(1, width=6.0, height=4.2)
+    for prep, runs in curves.items():
+        finals = np.minimum(_final_losses(runs), ceiling)  # nan (diverged) drawn at the ceiling
+        color = PREPROCESSING_COLORS[prep]
+        plotting.band(ax, lrs, finals.T, label=PREPROCESSING[prep], color=color)
+        ax.axvline(np.median([s["predicted_edge"] for s in summary[prep]]), color=color, ls=":",
+                   lw=1.2)
+        largest = [s["largest_stable_lr"] for s in summary[prep] if s["largest_stable_lr"]]
+        ax.plot(largest, [ceiling * 1.4] * len(largest), "v", color=color, ms=7, clip_on=False)
+    ax.axhline(np.log(NUM_CLASSES), color="0.5", lw=0.6, ls="--")
+    ax.text(lrs[0], np.log(NUM_CLASSES) * 1.1, "start: ln 4", fontsize=8, color="0.4")
+    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final training loss",
+           ylim=(None, ceiling * 1.6),
+           title="dotted: predicted edge 2/λ_max;  ▼: largest stable lr (per seed)")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def plot_best_curves(lrs, curves, summary):
+    """Training loss per step, each preprocessing at its own best lr (median and range of seeds)."""
+    fig, (ax,) = plotting.figure(1, width=5.8, height=4.0)
+    for prep, runs in curves.items():
+        best = [s["best_lr"] for s in summary[prep]]
+        index = [list(lrs).index(b) for b in best]
+        chosen = np.array([runs[i, k] for k, i in enumerate(index)])
+        lr_text = ", ".join(f"{b:.0e}" for b in best)
+        plotting.band(ax, np.arange(runs.shape[2]), chosen, color=PREPROCESSING_COLORS[prep],
+                      label=f"{PREPROCESSING[prep]} (best lr per seed: {lr_text})")
+    ax.set(xlabel="gradient-descent step (full batch)", ylabel="training loss (cross-entropy)",
+           yscale="log",
+           title="each at its best learning rate")
+    ax.legend(fontsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def network_experiment(quick=False, seed=0):
+    """The lr sweep at the lesson's size: lrs 1e-5..100 every half decade, 3 seeds, 300 steps
+    (quick: every decade, 2 seeds, 100 steps). Returns lrs, seeds, curves and their summary."""
+    lrs = 10.0 ** np.arange(-5, 2.01, 1.0 if quick else 0.5)
+    seeds = (seed, seed + 1) if quick else (seed, seed + 1, seed + 2)
+    curves = lr_sweep(lrs, seeds, steps=100 if quick else 300)
+    return {"lrs": lrs, "seeds": seeds, "curves": curves,
+            "summary": sweep_summary(lrs, curves, seeds)}
+
+
+def run(out_dir, quick=False, seed=0):
+    """All experiments and figures of the lesson; returns the numbers it claims."""
+    quick = lessons.is_quick(quick)
+    seeds = (seed, seed + 1, seed + 2)
+    rows = scaling_table(seeds=seeds)
+    problems = [least_squares(s, seed=seed) for s in (1, 10, 100)]
+    problems.append(least_squares(100, seed=seed, standardized=True))
+    plotting.save(plot_contours(problems), out_dir, "contours.png")
+    plotting.save(plot_stability_edge(problems[1], stability_edge(problems[1])), out_dir,
+                  "stability_edge.png")
+    sweep = iterations_vs_kappa(seed=seed)
+    plotting.save(plot_iterations_vs_kappa(sweep, rows), out_dir, "iterations_vs_kappa.png")
+
+    network = network_experiment(quick, seed)
+    lrs, curves, summary = network["lrs"], network["curves"], network["summary"]
+    plotting.save(plot_lr_sweep(lrs, curves, summary), out_dir, "network_lr_sweep.png")
+    plotting.save(plot_best_curves(lrs, curves, summary), out_dir, "network_loss_curves.png")
+    return {"iterations_to_eps": rows, "eps": EPS,
+            "kappa_sweep": {"kappa": sweep["kappa"].tolist(), "best_lr": sweep["best_lr"].tolist(),
+                            "inverse_top_lr": sweep["inverse_top_lr"].tolist()},
+            "network": summary}

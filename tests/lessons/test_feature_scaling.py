@@ -49,3 +49,20 @@ def test_best_lr_beats_the_inverse_of_the_top_eigenvalue():
     assert np.all(sweep["best_lr"] < sweep["inverse_top_lr"])
     ratio = sweep["inverse_top_lr"] / sweep["best_lr"]
     assert np.all((ratio > 1.6) & (ratio < 2.2))  # κ·ln(1/ε) vs (κ/2)·ln(1/ε)
+
+
+def test_network_edge_is_predicted_by_the_inputs_second_moment():
+    """Softmax regression on raw features: stable at half the predicted 2/λ_max, unstable at 3×."""
+    for seed in range(3):
+        edge = lesson.predicted_edge(lesson.scaled_task(seed)[0])
+        assert lesson.is_stable(lesson.train_network("raw", 0.5 * edge, seed, steps=100))
+        assert not lesson.is_stable(lesson.train_network("raw", 3 * edge, seed, steps=100))
+
+
+def test_standardising_allows_far_larger_steps_and_trains_far_better():
+    lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    curves = lesson.lr_sweep(lrs, seeds=(0, 1, 2), steps=100, preprocessings=("raw", "standardised"))
+    summary = lesson.sweep_summary(lrs, curves, (0, 1, 2))
+    for raw, standard in zip(summary["raw"], summary["standardised"]):
+        assert standard["largest_stable_lr"] >= 100 * raw["largest_stable_lr"]
+        assert standard["best_final_loss"] < 0.6 * raw["best_final_loss"]
