@@ -132,16 +132,19 @@ class StagedBatchNorm(Function):
 
     def backward(ctx, dy):
         x, x_hat, mean, var, gamma = ctx.saved
-        m, eps, total = values_per_channel(x.shape), ctx.eps, channel_sum
-        dx_hat = dy * gamma                                                # ∂ℓ/∂x̂ = ∂ℓ/∂y · γ
-        dvar = total(dx_hat * (x - mean)) * -0.5 * (var + eps) ** -1.5     # ∂ℓ/∂σ² = Σ ∂ℓ/∂x̂ · (x − μ) · (−½)(σ² + ε)^(−3/2)
-        dmean = (-total(dx_hat) / np.sqrt(var + eps)                       # ∂ℓ/∂μ = −Σ ∂ℓ/∂x̂ / √(σ² + ε)
-                 + dvar * total(-2 * (x - mean)) / m)                      #         + ∂ℓ/∂σ² · Σ −2(x − μ) / m  (= 0 up to rounding)
-        dx = (dx_hat / np.sqrt(var + eps)                                  # ∂ℓ/∂x = ∂ℓ/∂x̂ / √(σ² + ε)
-              + dvar * 2 * (x - mean) / m                                  #         + ∂ℓ/∂σ² · 2(x − μ)/m
-              + dmean / m)                                                 #         + ∂ℓ/∂μ / m
-        dgamma = total(dy * x_hat)                                         # ∂ℓ/∂γ = Σ ∂ℓ/∂y · x̂
-        dbeta = total(dy)                                                  # ∂ℓ/∂β = Σ ∂ℓ/∂y
+        m, centred, std = values_per_channel(x.shape), x - mean, np.sqrt(var + ctx.eps)
+        # dx̂ = dy·γ
+        dx_hat = dy * gamma
+        # dσ² = Σ dx̂·(x − μ)·(−½)(σ² + ε)^(−3/2)
+        dvar = channel_sum(dx_hat * centred) * -0.5 * (var + ctx.eps) ** -1.5
+        # dμ = −Σ dx̂/√(σ² + ε) + dσ²·Σ −2(x − μ)/m        (that last sum is 0 up to rounding)
+        dmean = -channel_sum(dx_hat) / std + dvar * channel_sum(-2 * centred) / m
+        # dx = dx̂/√(σ² + ε) + dσ²·2(x − μ)/m + dμ/m        (x reaches ℓ via x̂, σ² and μ)
+        dx = dx_hat / std + dvar * 2 * centred / m + dmean / m
+        # dγ = Σ dy·x̂
+        dgamma = channel_sum(dy * x_hat)
+        # dβ = Σ dy
+        dbeta = channel_sum(dy)
         return dx, dgamma.reshape(-1), dbeta.reshape(-1)
 
 
@@ -149,17 +152,18 @@ class StagedBatchNorm(Function):
 
 
 class FusedBatchNorm(Function):
-    """BN with the compact backward  dx = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+    """BN with the compact backward  dx = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),  s = √(σ² + ε).
 
-    From the staged chain, with x − μ = s·x̂ and Σ(x − μ) = 0:
-        ∂ℓ/∂σ² = −(1/2s²)·Σ dx̂·x̂,   ∂ℓ/∂μ = −(1/s)·Σ dx̂,
-        dx = dx̂/s + ∂ℓ/∂σ²·2s·x̂/m + ∂ℓ/∂μ/m = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),
-    exact for any ε. Read it as (1/s) times dx̂ with its components along 1 and along x̂
-    removed: the projection of dx̂ off span{1, x̂} (exactly so at ε = 0, where ‖x̂‖² = m). So
-    Σ dx = 0 and Σ dx·x̂ = 0 per channel, and ‖dx‖ ≤ ‖dx̂‖/s: Theorem 4.1 of Santurkar et al.
+    From the staged chain, substituting x − μ = s·x̂ and using Σ(x − μ) = 0:
+        dσ² = −(1/2s²)·Σ dx̂·x̂,    dμ = −(1/s)·Σ dx̂,
+        dx = dx̂/s + dσ²·2s·x̂/m + dμ/m = (1/s)(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),
+    exact for any ε. It is dx̂ with its components along 1 and along x̂ removed, over s: the
+    projection of dx̂ off span{1, x̂} (exactly so at ε = 0, where ‖x̂‖² = ‖1‖² = m). Hence
+    Σ dx = 0 and (at ε = 0) Σ dx·x̂ = 0 per channel, and Pythagoras gives Theorem 4.1 of
+    Santurkar et al. 2018 with equality: ‖dx‖² = (γ²/σ²)(‖dy‖² − ⟨1, dy⟩²/m − ⟨dy, x̂⟩²/m).
 
-    With dx̂ = γ·dy, the two means are γ/m times the parameter gradients Σ dy and Σ dy·x̂, so
-    backward computes those two sums once and uses them for all three gradients.
+    Since dx̂ = γ·dy, mean(dx̂) = γ·dβ/m and mean(dx̂·x̂) = γ·dγ/m: backward computes the
+    two parameter gradients first and builds dx from them.
     """
 
     def forward(ctx, x, weight, bias, eps=1e-5, running=None):
@@ -173,10 +177,11 @@ class FusedBatchNorm(Function):
     def backward(ctx, dy):
         x_hat, inv_std, gamma = ctx.saved
         m = values_per_channel(x_hat.shape)
-        dbeta = channel_sum(dy)                     # Σ dy     = m·mean(dx̂)/γ
-        dgamma = channel_dot(dy, x_hat)             # Σ dy·x̂   = m·mean(dx̂·x̂)/γ
+        dbeta = channel_sum(dy)                     # dβ = Σ dy     = m·mean(dx̂)/γ
+        dgamma = channel_dot(dy, x_hat)             # dγ = Σ dy·x̂   = m·mean(dx̂·x̂)/γ
         dx = None
-        if ctx.needs_input_grad[0]:                 # dx = (γ/s)·(dy − Σdy/m − x̂·Σdy·x̂/m), in 4 passes
+        if ctx.needs_input_grad[0]:
+            # dx = (γ/s)·(dy − dβ/m − x̂·dγ/m), in four passes over memory
             dx = x_hat * (dgamma / m)
             dx += dbeta / m
             np.subtract(dy, dx, out=dx)
@@ -188,7 +193,8 @@ class FusedBatchNorm(Function):
 
 
 def normalize_with_running_stats(x, running_mean, running_var, weight, bias, eps):
-    """Eval mode: a fixed per-channel affine map y = x·a + b, a = γ/√(σ²_run + ε), b = β − μ_run·a.
+    """Eval mode: a fixed affine map per channel, y = x·a + b with a = γ/√(σ²_run + ε) and
+    b = β − μ_run·a.
 
     The statistics are constants here, so the map is composed from primitive ops and autograd
     derives dx = dy·a, dγ, dβ. Each sample's output depends on that sample alone.

@@ -73,8 +73,8 @@ def test_momentum_none_gives_the_cumulative_average():
     stream = batches((10, 3), 4)
     for x in stream:
         layer(mg.tensor(x))
-    np.testing.assert_allclose(layer.running_mean.data, np.mean([x.mean(axis=0) for x in stream], axis=0),
-                               rtol=1e-5, atol=1e-6)
+    average_of_means = np.mean([x.mean(axis=0) for x in stream], axis=0)
+    np.testing.assert_allclose(layer.running_mean.data, average_of_means, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(layer.running_var.data,
                                np.mean([x.var(axis=0, ddof=1) for x in stream], axis=0), rtol=1e-5)
     assert layer.num_batches_tracked.item() == 4
@@ -119,7 +119,8 @@ def test_float64_input_keeps_its_dtype():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("layer, shape", [(nn.BatchNorm1d(3), (1, 3)), (nn.BatchNorm1d(3), (1, 3, 1)),
+@pytest.mark.parametrize("layer, shape", [(nn.BatchNorm1d(3), (1, 3)),
+                                          (nn.BatchNorm1d(3), (1, 3, 1)),
                                           (nn.BatchNorm2d(3), (1, 3, 1, 1))])
 def test_one_value_per_channel_in_training_is_an_error_and_changes_nothing(layer, shape):
     with pytest.raises(ValueError, match=r"^Expected more than 1 value per channel when training, "
@@ -161,7 +162,8 @@ def test_five_training_steps_then_eval_match_pytorch(config):
     ours = kind(shape[1], **options)
     theirs = getattr(torch.nn, kind.__name__)(shape[1], **options)
     if ours.affine:  # start from non-trivial γ, β
-        gamma, beta = np.linspace(0.5, 2, shape[1], dtype=np.float32), np.linspace(-1, 1, shape[1], dtype=np.float32)
+        gamma = np.linspace(0.5, 2, shape[1], dtype=np.float32)
+        beta = np.linspace(-1, 1, shape[1], dtype=np.float32)
         ours.weight.data[...], ours.bias.data[...] = gamma, beta
         with torch.no_grad():
             theirs.weight.copy_(torch.from_numpy(gamma))

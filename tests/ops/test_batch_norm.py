@@ -68,6 +68,12 @@ def moments(case):
             case.x.var(axis=case.axes, keepdims=True))
 
 
+def running_stats(case, seed):
+    """Made-up running mean and variance for eval mode."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(case.gamma.shape), rng.uniform(0.5, 2, case.gamma.shape)
+
+
 def std(case):
     """s = √(σ² + ε) per channel."""
     return np.sqrt(moments(case)[1] + case.eps)
@@ -90,7 +96,7 @@ def dx_hat(case):
 def test_backward_matches_finite_differences(implementation, case, affine):
     inputs = [mg.tensor(case.x, requires_grad=True)]
     if affine:
-        inputs += [mg.tensor(case.gamma, requires_grad=True), mg.tensor(case.beta, requires_grad=True)]
+        inputs += [mg.tensor(a, requires_grad=True) for a in (case.gamma, case.beta)]
 
     def bn(x, weight=None, bias=None):
         return F.batch_norm(x, None, None, weight, bias, training=True, eps=case.eps,
@@ -101,12 +107,12 @@ def test_backward_matches_finite_differences(implementation, case, affine):
 
 @given(case=cases())
 def test_eval_backward_matches_finite_differences(case):
-    rng = np.random.default_rng(0)
-    running_mean, running_var = rng.standard_normal(case.gamma.shape), rng.uniform(0.5, 2, case.gamma.shape)
+    running_mean, running_var = running_stats(case, seed=0)
     inputs = [mg.tensor(a, requires_grad=True) for a in (case.x, case.gamma, case.beta)]
 
     def bn(x, weight, bias):
-        return F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=case.eps)
+        return F.batch_norm(x, running_mean, running_var, weight, bias, training=False,
+                            eps=case.eps)
 
     assert gradcheck(bn, inputs)
 
@@ -257,8 +263,7 @@ def test_running_variance_is_updated_with_the_unbiased_batch_variance(implementa
 
 @given(case=cases())
 def test_eval_is_deterministic_and_each_sample_stands_alone(case):
-    rng = np.random.default_rng(1)
-    running_mean, running_var = rng.standard_normal(case.gamma.shape), rng.uniform(0.5, 2, case.gamma.shape)
+    running_mean, running_var = running_stats(case, seed=1)
     before = running_mean.copy(), running_var.copy()
 
     def bn(x):
@@ -269,8 +274,9 @@ def test_eval_is_deterministic_and_each_sample_stands_alone(case):
     np.testing.assert_array_equal(bn(case.x), whole)
     for i in range(len(case.x)):
         np.testing.assert_allclose(bn(case.x[i:i + 1]), whole[i:i + 1], rtol=1e-12, atol=1e-12)
-    expected = ((case.x - case.per_channel(running_mean)) / np.sqrt(case.per_channel(running_var) + case.eps)
-                * case.per_channel(case.gamma) + case.per_channel(case.beta))
+    x_hat = ((case.x - case.per_channel(running_mean))
+             / np.sqrt(case.per_channel(running_var) + case.eps))
+    expected = x_hat * case.per_channel(case.gamma) + case.per_channel(case.beta)
     np.testing.assert_allclose(whole, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(running_mean, before[0])
     np.testing.assert_array_equal(running_var, before[1])
@@ -285,7 +291,8 @@ def test_eval_is_deterministic_and_each_sample_stands_alone(case):
 def test_dtype_is_kept_through_forward_backward_and_running_stats(dtype, implementation, training):
     rng = np.random.default_rng(0)
     x = mg.tensor(rng.standard_normal((4, 3, 5, 5)), dtype=dtype, requires_grad=True)
-    weight, bias = mg.ones(3, dtype=dtype, requires_grad=True), mg.zeros(3, dtype=dtype, requires_grad=True)
+    weight = mg.ones(3, dtype=dtype, requires_grad=True)
+    bias = mg.zeros(3, dtype=dtype, requires_grad=True)
     running_mean, running_var = np.zeros(3, np.float32), np.ones(3, np.float32)
     y = F.batch_norm(x, running_mean, running_var, weight, bias, training=training,
                      implementation=implementation)
