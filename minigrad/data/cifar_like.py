@@ -20,6 +20,11 @@ SHAPES = ("disc", "square", "ring", "cross", "triangle")
 TEXTURES = ("solid", "striped")
 CLASSES = tuple(f"{texture} {shape}" for texture in TEXTURES for shape in SHAPES)
 SIZE = 32
+# One colour per class, evenly spaced around a colour wheel (classes k and k + 5, the same
+# shape solid and striped, get opposite colours).
+PALETTE = 0.5 + 0.4 * np.cos(2 * np.pi * (np.arange(len(CLASSES))[:, None] / len(CLASSES)
+                                          - np.array([0, 1, 2]) / 3))
+PALETTE_WEIGHT = 0.25
 
 
 def cifar_like(n, seed=None, num_classes=10):
@@ -30,29 +35,29 @@ def cifar_like(n, seed=None, num_classes=10):
     themselves never depend on the seed, so different seeds give independent samples of the
     same task (e.g. seed 0 for training, seed 1 for testing).
 
-    Baselines on raw pixels (10,000 training images, seed 0; 2,000 test images, seed 1):
-    chance 10%, nearest class centroid ~NC%, softmax regression ~LR%.
+    Baselines on standardised raw pixels (10,000 training images with seed 0, 2,000 test
+    images with seed 1): chance 10%; nearest class centroid 18.5%; softmax regression (Adam,
+    15 epochs, weight decay 1e-3) 20.5% test, 43.7% train. The background palette is what
+    lifts them above chance (without it both stay at 10-12%).
     PLACEHOLDER (lead): a small CNN reaches ~__% and an MLP ~__% test accuracy after __ epochs.
     """
     if not 1 <= num_classes <= len(CLASSES):
         raise ValueError(f"num_classes must be between 1 and {len(CLASSES)}, got {num_classes}")
     rng = generator_for(seed)
     y = balanced_labels(n, num_classes, rng)
-    pose = _draw_poses(n, rng)
-    colours = _draw_colours(n, rng)
-    coverage = _shape_coverage(y % len(SHAPES), pose)
-    stripes = _stripes(n, rng)
-    striped = (y // len(SHAPES) == 1)[:, None, None, None]
-    foreground = np.where(striped & stripes, colours["stripe"], colours["foreground"])
-    background = colours["background"] + _colour_ramp(n, rng)
-    images = coverage * foreground + (1 - coverage) * background
-    images += rng.normal(0, 0.04, size=images.shape)
-    return np.clip(images, 0, 1).astype(np.float32), y
+    colours = _draw_colours(y, rng)
+    coverage = _shape_coverage(y % len(SHAPES), _draw_poses(n, rng))
+    striped = (y // len(SHAPES) == 1)[:, None, None, None] & _stripes(n, rng)
+    foreground = np.where(striped, colours["stripe"], colours["foreground"])
+    images = colours["background"] + _colour_ramp(n, rng)
+    images += coverage * (foreground - images)  # blend: coverage 1 is pure foreground
+    images += np.float32(0.04) * rng.standard_normal(images.shape, dtype=np.float32)
+    return np.clip(images, 0, 1, out=images), y
 
 
 def _grid():
     """Pixel centres in [-1, 1]: x varies along the last axis, y (downwards) along the other."""
-    ticks = (np.arange(SIZE) + 0.5) / SIZE * 2 - 1
+    ticks = ((np.arange(SIZE) + 0.5) / SIZE * 2 - 1).astype(np.float32)
     return ticks[None, :], ticks[:, None]
 
 
@@ -62,31 +67,38 @@ def _draw_poses(n, rng):
             "radius": rng.uniform(0.35, 0.6, n), "angle": rng.uniform(-0.4, 0.4, n)}
 
 
-def _draw_colours(n, rng):
-    """Random background, foreground and stripe colours, each (n, 3, 1, 1).
+def _draw_colours(y, rng, palette_weight=PALETTE_WEIGHT):
+    """Random background, foreground and stripe colours, each (n, 3, 1, 1) float32.
 
-    The foreground differs from the background by 0.3-0.7 in every channel (adding modulo 1
-    keeps it in [0, 1]), so the shape is always visible; the second stripe colour differs
-    from the foreground by 0.5 in every channel.
+    Backgrounds lean towards their class's palette colour (as CIFAR's skies lean blue), the
+    one cue a linear classifier on raw pixels can use: a colour uniform in [0, 1]^3 is mixed
+    with the palette colour, the palette getting weight `palette_weight`.
+    Each channel steps from background to foreground to stripe colour by a random 0.27-0.4,
+    wrapping around modulo 1: in every channel the three colours then differ by at least 0.2,
+    so the shape and its stripes are always visible, whatever the colours.
     """
+    n = len(y)
     background = rng.uniform(0, 1, (n, 3, 1, 1))
-    foreground = (background + rng.uniform(0.3, 0.7, (n, 3, 1, 1))) % 1
-    return {"background": background, "foreground": foreground, "stripe": (foreground + 0.5) % 1}
+    background += palette_weight * (PALETTE[y, :, None, None] - background)
+    foreground = (background + rng.uniform(0.27, 0.4, (n, 3, 1, 1))) % 1
+    stripe = (foreground + rng.uniform(0.27, 0.4, (n, 3, 1, 1))) % 1
+    return {name: colour.astype(np.float32) for name, colour in
+            [("background", background), ("foreground", foreground), ("stripe", stripe)]}
 
 
 def _colour_ramp(n, rng):
     """A linear brightness ramp across the background (uneven lighting), shape (n, 1, 32, 32)."""
     x, y = _grid()
-    slope = rng.uniform(-0.15, 0.15, (n, 2, 1, 1))
+    slope = rng.uniform(-0.15, 0.15, (n, 2, 1, 1)).astype(np.float32)
     return slope[:, :1] * x + slope[:, 1:] * y
 
 
 def _stripes(n, rng):
     """Stripe masks (n, 1, 32, 32): random direction, period 4-7 pixels, random phase."""
     x, y = _grid()
-    direction = rng.uniform(0, np.pi, (n, 1, 1, 1))
-    period = rng.uniform(4, 7, (n, 1, 1, 1)) * 2 / SIZE
-    phase = rng.uniform(0, 1, (n, 1, 1, 1))
+    direction = rng.uniform(0, np.pi, (n, 1, 1, 1)).astype(np.float32)
+    period = (rng.uniform(4, 7, (n, 1, 1, 1)) * 2 / SIZE).astype(np.float32)
+    phase = rng.uniform(0, 1, (n, 1, 1, 1)).astype(np.float32)
     along = x * np.cos(direction) + y * np.sin(direction)
     return (along / period + phase) % 1 < 0.5
 
@@ -99,10 +111,10 @@ def _shape_coverage(shape_ids, pose):
     clip(0.5 - d / pixel_width, 0, 1) turns it into coverage with one-pixel anti-aliasing.
     """
     x, y = _grid()
-    coverage = np.zeros((len(shape_ids), 1, SIZE, SIZE))
+    coverage = np.zeros((len(shape_ids), 1, SIZE, SIZE), dtype=np.float32)
     for shape_id, signed_distance in enumerate(_SIGNED_DISTANCES):
         rows = np.flatnonzero(shape_ids == shape_id)
-        cx, cy, radius, angle = (pose[key][rows, None, None]
+        cx, cy, radius, angle = (pose[key][rows, None, None].astype(np.float32)
                                  for key in ("cx", "cy", "radius", "angle"))
         dx, dy = x - cx, y - cy
         u = (dx * np.cos(angle) + dy * np.sin(angle)) / radius
