@@ -15,6 +15,8 @@ Santurkar et al. 2018), is in batch_norm.md beside this file.
 Running statistics never enter a graph: `RunningStats.update` changes them in place, in plain
 NumPy, from the batch statistics each implementation computes anyway.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function, Tensor
@@ -34,7 +36,7 @@ def per_channel(values, ndim):
 
 def values_per_channel(shape):
     """m: how many numbers each channel's statistics average (N, N·L or N·H·W)."""
-    return int(np.prod(shape)) // shape[1]
+    return math.prod(shape) // shape[1]
 
 
 class RunningStats:
@@ -92,26 +94,24 @@ def channel_dot(a, b):
     return per_channel(np.einsum(f"{letters},{letters}->b", a, b), a.ndim)
 
 
-def normalize(x, eps):
-    """x̂ = (x − μ)/√(σ² + ε) with batch statistics; also returns μ, σ² and 1/√(σ² + ε).
+def batch_statistics(x, eps):
+    """x − μ, μ, σ² and 1/s = 1/√(σ² + ε) per channel, in three passes over x.
 
-    Four passes over x: sum, subtract, sum of squares, scale in place. The per-channel
-    results keep their reduced axes ((1, C, 1, 1)) so they broadcast without transposes.
+    The per-channel results keep their reduced axes ((1, C, 1, 1)), so they broadcast against
+    x without transposes. x̂ is (x − μ)·(1/s); callers fold 1/s into their own factors.
     """
     count = values_per_channel(x.shape)
     mean = channel_sum(x) / count
-    x_hat = x - mean
-    var = channel_dot(x_hat, x_hat) / count
-    inv_std = 1 / np.sqrt(var + eps)
-    x_hat *= inv_std
-    return x_hat, mean, var, inv_std
+    centred = x - mean
+    var = channel_dot(centred, centred) / count
+    return centred, mean, var, 1 / np.sqrt(var + eps)
 
 
-def scale_and_shift(x_hat, weight, bias):
-    """y = γx̂ + β, with γ = 1 and β = 0 when they are absent (a fresh array either way)."""
-    y = x_hat * per_channel(weight, x_hat.ndim) if weight is not None else x_hat.copy()
+def scale_and_shift(a, scale, bias):
+    """y = a·scale + β per channel (β may be None), as a fresh array."""
+    y = a * scale
     if bias is not None:
-        y += per_channel(bias, x_hat.ndim)
+        y += per_channel(bias, a.ndim)
     return y
 
 
@@ -122,13 +122,14 @@ class StagedBatchNorm(Function):
     """BN whose backward is Ioffe & Szegedy's chain rule, one line per step (for reading)."""
 
     def forward(ctx, x, weight, bias, eps=1e-5, running=None):
-        x_hat, mean, var, _ = normalize(x, eps)
+        centred, mean, var, inv_std = batch_statistics(x, eps)
         if running is not None:
             running.update(mean, var, values_per_channel(x.shape))
+        x_hat = centred * inv_std
         gamma = 1 if weight is None else per_channel(weight, x.ndim)
         ctx.save(x, x_hat, mean, var, gamma)
         ctx.eps = eps
-        return scale_and_shift(x_hat, weight, bias)
+        return scale_and_shift(x_hat, gamma, bias)
 
     def backward(ctx, dy):
         x, x_hat, mean, var, gamma = ctx.saved
@@ -160,29 +161,30 @@ class FusedBatchNorm(Function):
     exact for any ε. It is dx̂ with its components along 1 and along x̂ removed, over s: the
     projection of dx̂ off span{1, x̂} (exactly so at ε = 0, where ‖x̂‖² = ‖1‖² = m). Hence
     Σ dx = 0 and (at ε = 0) Σ dx·x̂ = 0 per channel, and Pythagoras gives Theorem 4.1 of
-    Santurkar et al. 2018 with equality: ‖dx‖² = (γ²/σ²)(‖dy‖² − ⟨1, dy⟩²/m − ⟨dy, x̂⟩²/m).
+    Santurkar et al. 2018, with equality at ε = 0:
+        ‖dx‖² = (γ²/σ²)(‖dy‖² − ⟨1, dy⟩²/m − ⟨dy, x̂⟩²/m).
 
     Since dx̂ = γ·dy, mean(dx̂) = γ·dβ/m and mean(dx̂·x̂) = γ·dγ/m: backward computes the
     two parameter gradients first and builds dx from them.
     """
 
     def forward(ctx, x, weight, bias, eps=1e-5, running=None):
-        x_hat, mean, var, inv_std = normalize(x, eps)
+        centred, mean, var, inv_std = batch_statistics(x, eps)
         if running is not None:
             running.update(mean, var, values_per_channel(x.shape))
         gamma = 1 if weight is None else per_channel(weight, x.ndim)
-        ctx.save(x_hat, inv_std, gamma)
-        return scale_and_shift(x_hat, weight, bias)
+        ctx.save(centred, inv_std, gamma)  # x̂ = centred·inv_std, never materialised
+        return scale_and_shift(centred, gamma * inv_std, bias)
 
     def backward(ctx, dy):
-        x_hat, inv_std, gamma = ctx.saved
-        m = values_per_channel(x_hat.shape)
-        dbeta = channel_sum(dy)                     # dβ = Σ dy     = m·mean(dx̂)/γ
-        dgamma = channel_dot(dy, x_hat)             # dγ = Σ dy·x̂   = m·mean(dx̂·x̂)/γ
+        centred, inv_std, gamma = ctx.saved
+        m = values_per_channel(centred.shape)
+        dbeta = channel_sum(dy)                          # dβ = Σ dy     = m·mean(dx̂)/γ
+        dgamma = channel_dot(dy, centred) * inv_std      # dγ = Σ dy·x̂   = m·mean(dx̂·x̂)/γ
         dx = None
         if ctx.needs_input_grad[0]:
             # dx = (γ/s)·(dy − dβ/m − x̂·dγ/m), in four passes over memory
-            dx = x_hat * (dgamma / m)
+            dx = centred * (inv_std * dgamma / m)
             dx += dbeta / m
             np.subtract(dy, dx, out=dx)
             dx *= gamma * inv_std
