@@ -7,7 +7,9 @@ backward pass with a random upstream gradient, all in float32. Steps are interle
 (fused, staged, composed, torch, fused, ...) so machine noise hits every column alike, and
 medians are reported. "× torch" is the median time divided by PyTorch's median (> 1 means
 slower). PyTorch runs on `--threads` threads (default: every core). NumPy's elementwise ops
-and reductions use one. Without PyTorch only minigrad's columns are printed.
+and reductions use one, so `--threads 1` is the like-for-like comparison. The load average
+is printed too: on a busy machine every number is inflated. Without PyTorch only minigrad's
+columns are printed.
 """
 import argparse
 import os
@@ -90,8 +92,10 @@ def main():
     names = list(IMPLEMENTATIONS) + (["torch"] if torch is not None else [])
     if torch is not None:
         torch.set_num_threads(args.threads)
-        print(f"PyTorch {torch.__version__} on {torch.get_num_threads()} threads; ", end="")
-    print(f"NumPy {np.__version__}; medians of {args.repeats} interleaved repeats, float32\n")
+        threads = torch.get_num_threads()
+        print(f"PyTorch {torch.__version__} on {threads} thread{'s' * (threads != 1)}; ", end="")
+    print(f"NumPy {np.__version__}; medians of {args.repeats} interleaved repeats, float32; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     header = f"{'':<32}" + "".join(f"{name:>10}" for name in names)
     for case, shape in CASES.items():
         steps = [minigrad_step(shape, name) for name in IMPLEMENTATIONS]
