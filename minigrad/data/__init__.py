@@ -10,7 +10,7 @@ yield (3, 32, 32) float32 images and int labels, and both take `transform=`.
 """
 from . import transforms
 from .cifar10 import CIFAR10, download_cifar10
-from .cifar_like import CIFARLike, cifar_like
+from .synthetic_cifar import CIFARLike, cifar_like
 from .dataset import Dataset, ImageDataset, TensorDataset
 from .loader import DataLoader
 from .toy import (make_blobs, make_linear_regression, make_mnist_like, make_moons, make_spirals,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigrad.data import CIFARLike, DataLoader, Normalize, cifar_like
-from minigrad.data.cifar_like import CLASSES
+from minigrad.data.synthetic_cifar import CLASSES
 
 
 @pytest.fixture(scope="module")
