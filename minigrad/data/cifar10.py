@@ -44,17 +44,19 @@ class CIFAR10(ImageDataset):
             download_cifar10(self.root)
         batch_files = TRAIN_FILES if train else TEST_FILES
         contents = _read_files(self.root, batch_files + (META_FILE,))
-        batches = [_check_batch(contents[name], name) for name in batch_files]
+        batches = [_check_batch(contents[name], f"{name} (in {self.root})")
+                   for name in batch_files]
         # Rows are (3, 32, 32) images; expose them as (32, 32, 3), like torchvision.
         self.data = np.concatenate([data for data, _ in batches]).reshape(-1, 3, 32, 32)
         self.data = self.data.transpose(0, 2, 3, 1)
         self.targets = np.concatenate([labels for _, labels in batches])
-        self.classes = [_text(name) for name in contents[META_FILE][b"label_names"]]
+        self.classes = _class_names(contents[META_FILE], f"{META_FILE} (in {self.root})")
 
     def images(self, indices):
         """uint8 (B, 32, 32, 3) -> float32 (B, 3, 32, 32) in [0, 1], C-contiguous."""
-        images = self.data[indices].transpose(0, 3, 1, 2)
-        return images.astype(np.float32, order="C") / np.float32(255)
+        images = self.data[indices].transpose(0, 3, 1, 2).astype(np.float32, order="C")
+        images /= 255
+        return images
 
 
 def _read_files(root, names):
@@ -128,8 +130,13 @@ def _check_batch(batch, name):
     return data, labels
 
 
-def _text(name):
-    return name.decode() if isinstance(name, bytes) else name
+def _class_names(meta, name):
+    """The ten class names, as str, from batches.meta."""
+    if not isinstance(meta, dict) or b"label_names" not in meta:
+        raise RuntimeError(f"{name} is not CIFAR-10's metadata: expected a dict with the key "
+                           f"b'label_names'")
+    return [label.decode() if isinstance(label, bytes) else label
+            for label in meta[b"label_names"]]
 
 
 def download_cifar10(root):

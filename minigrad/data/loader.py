@@ -67,6 +67,6 @@ class DataLoader:
 
 def _as_tensors(batch):
     """Wrap a batch of arrays in Tensors, keeping dtypes and sharing memory."""
-    if isinstance(batch, tuple):
+    if isinstance(batch, (tuple, list)):
         return tuple(Tensor(array) for array in batch)
     return Tensor(batch)

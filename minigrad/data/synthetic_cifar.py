@@ -7,6 +7,9 @@ else varies from image to image: position, size, a small rotation, foreground an
 colours, the stripes' direction and period, a background colour ramp, and pixel noise. A
 template matcher (a linear classifier on raw pixels) has nothing fixed to match, while the
 features a CNN builds (edges, stripes, corners anywhere in the image) are exactly the cues.
+One global cue is left on purpose, as in CIFAR (blue skies behind planes and ships): each
+class's backgrounds lean towards a colour of its own, which lifts linear models a little
+above chance.
 
 Generation is vectorised: every image is rendered at once by evaluating a signed-distance
 function of its shape on a coordinate grid, in one NumPy expression per shape.

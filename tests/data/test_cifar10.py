@@ -121,8 +121,11 @@ def test_wrong_content_is_named(tmp_path, folder_root):
     shutil.copytree(folder_root / cifar10.FOLDER, tmp_path / cifar10.FOLDER)
     content = {b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}
     (tmp_path / cifar10.FOLDER / "test_batch").write_bytes(pickle.dumps(content, protocol=2))
-    with pytest.raises(RuntimeError, match=r"test_batch is not a CIFAR-10 batch.*\(2, 100\)"):
+    with pytest.raises(RuntimeError, match=r"test_batch .*is not a CIFAR-10 batch.*\(2, 100\)"):
         CIFAR10(tmp_path, train=False)
+    (tmp_path / cifar10.FOLDER / "batches.meta").write_bytes(pickle.dumps({}, protocol=2))
+    with pytest.raises(RuntimeError, match="batches.meta .*label_names"):
+        CIFAR10(tmp_path)
 
 
 def test_truncated_archive_is_named(tmp_path, archive_root):
