@@ -96,17 +96,25 @@ def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=N
     losses = np.full(steps, np.nan)
     evals = []
     model.train()
-    for step, index in enumerate(batches(len(X), batch_size, steps, rng)):
-        loss = nn.functional.cross_entropy(model(mg.Tensor(X[index])), y[index])
-        if not np.isfinite(loss.item()):
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses[step] = loss.item()
-        if on_step is not None:
-            on_step(step, model)
-        if eval_every and (step + 1) % eval_every == 0:
-            test = accuracy(model, X_test, y_test) if X_test is not None else np.nan
-            evals.append((step + 1, accuracy(model, X, y), test))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below
+        for step, index in enumerate(batches(len(X), batch_size, steps, rng)):
+            if not _sgd_step(model, optimizer, X[index], y[index], losses, step):
+                break
+            if on_step is not None:
+                on_step(step, model)
+            if eval_every and (step + 1) % eval_every == 0:
+                test = accuracy(model, X_test, y_test) if X_test is not None else np.nan
+                evals.append((step + 1, accuracy(model, X, y), test))
     return {"loss": losses, "evals": np.array(evals).reshape(-1, 3)}
+
+
+def _sgd_step(model, optimizer, X, y, losses, step):
+    """One update; records the loss and returns False if it was nan or inf."""
+    loss = nn.functional.cross_entropy(model(mg.Tensor(X)), y)
+    if not np.isfinite(loss.item()):
+        return False
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    losses[step] = loss.item()
+    return True
