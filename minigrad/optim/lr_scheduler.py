@@ -104,7 +104,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        cosine = math.cos(math.pi * epoch / self.T_max)
+        return self.eta_min + (base_lr - self.eta_min) * (1 + cosine) / 2
 
 
 class LinearLR(LRScheduler):

@@ -46,8 +46,8 @@ class Optimizer:
                             f"key, got {group!r}")
         unknown = sorted(set(group) - set(self.defaults) - {"params", "initial_lr"})
         if unknown:
-            raise ValueError(f"{type(self).__name__}: unknown option(s) {unknown} in a param group; "
-                             f"valid options are {sorted(self.defaults)}")
+            raise ValueError(f"{type(self).__name__}: unknown option(s) {unknown} in a param "
+                             f"group; valid options are {sorted(self.defaults)}")
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         if not params:
@@ -98,10 +98,10 @@ class Optimizer:
         """Change the ndarray `param` in place, given its gradient and its state dict."""
         raise NotImplementedError
 
-    # -- checkpoints -------------------------------------------------------------------------------
+    # -- checkpoints ------------------------------------------------------------------------
 
     def state_dict(self):
-        """PyTorch's layout: {"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}.
+        """PyTorch's layout: {"state": {i: {...}}, "param_groups": [{..., "params": [i, ...]}]}.
 
         Parameters are numbered in group order; saving indices instead of arrays lets the state be
         loaded into a fresh optimizer over a fresh model. Arrays are copies, so a state dict kept
@@ -121,8 +121,8 @@ class Optimizer:
         """Restore hyperparameters and per-parameter state saved by `state_dict()`."""
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"load_state_dict: the checkpoint has {len(saved_groups)} param group(s), "
-                             f"this optimizer has {len(self.param_groups)}")
+            raise ValueError(f"load_state_dict: the checkpoint has {len(saved_groups)} param "
+                             f"group(s), this optimizer has {len(self.param_groups)}")
         params = {}
         for i, (saved, own) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(own["params"]):

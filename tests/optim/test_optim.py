@@ -140,7 +140,7 @@ def test_schedule_state_dict_resumes():
     assert resumed.get_last_lr() == first.get_last_lr() == [0.125]
 
 
-# -- torch-free properties ----------------------------------------------------------------------------
+# -- torch-free properties ------------------------------------------------------------------
 
 ALL = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)),
        ("Adam", dict(lr=0.1, weight_decay=0.01, amsgrad=True)),
@@ -201,7 +201,7 @@ def test_zero_grad():
 @pytest.mark.parametrize("name, options", ALL, ids=[n for n, _ in ALL])
 def test_state_dict_round_trip_continues_identically(name, options):
     def run(optimizer, params, steps):
-        for step in range(steps):
+        for _ in range(steps):
             optimizer.zero_grad()
             minigrad_loss(*params).backward()
             optimizer.step()
@@ -238,11 +238,11 @@ def test_load_state_dict_rejects_a_different_layout():
     saved = optim.SGD([a, b], lr=0.1).state_dict()
     with pytest.raises(ValueError, match="param group 0 has 2 parameters"):
         optim.SGD([a], lr=0.1).load_state_dict(saved)
-    with pytest.raises(ValueError, match=r"checkpoint has 1 param group\(s\), this optimizer has 2"):
+    with pytest.raises(ValueError, match=r"has 1 param group\(s\), this optimizer has 2"):
         optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(saved)
 
 
-# -- bad input ------------------------------------------------------------------------------------------
+# -- bad input ------------------------------------------------------------------------------
 
 
 def params():
