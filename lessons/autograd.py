@@ -308,8 +308,8 @@ def plot_decision_boundaries(runs):
         for col, run in enumerate(runs[name]):
             ax = axes[row * seeds + col]
             g1, g2, classes = decision_regions(run["model"], run["X"])
-            ax.contourf(g1, g2, classes, levels=np.arange(classes.max() + 2) - 0.5, cmap=cmap,
-                        vmin=0, vmax=8)
+            ax.imshow(classes, origin="lower", extent=(g1.min(), g1.max(), g2.min(), g2.max()),
+                      cmap=cmap, vmin=0, vmax=8, interpolation="nearest")
             ax.scatter(run["X"][:, 0], run["X"][:, 1], c=run["y"], cmap="Set1", vmin=0, vmax=8,
                        s=6, edgecolors="none")
             ax.set(title=f"{name}, seed {run['seed']}: accuracy {run['accuracy']:.2f}",
@@ -343,7 +343,7 @@ def run(out_dir, quick=False, seed=0):
     worst = {f"{a}_vs_{b}": max(abs(r[a] - r[b]) for r in rows)
              for a, b in (("paper", "backward"), ("paper", "numeric"))}
     runs = toy_runs(quick, seed)
-    plotting.save(plot_decision_boundaries(runs), out_dir, "decision_boundaries.png")
+    plotting.save(plot_decision_boundaries(runs), out_dir, "decision_boundaries.png", palette=64)
     plotting.save(plot_losses(runs), out_dir, "losses.png")
     return {"largest_gradient_difference": worst, "accumulation": accumulation_examples(),
             "training": {name: [{"seed": r["seed"], "accuracy": r["accuracy"],

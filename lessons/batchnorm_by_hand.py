@@ -30,6 +30,7 @@ GALLERY = ("projection.png", "BatchNorm's backward is a projection: it removes f
 
 
 def as_tensor(array, requires_grad=False):
+    """A tensor holding a copy of `array`, keeping its dtype (float64 stays float64)."""
     return mg.Tensor(np.array(array), requires_grad=requires_grad)
 
 
@@ -37,7 +38,7 @@ def batch_norm(x, gamma=None, beta=None, eps=1e-5, implementation="fused"):
     """Training-mode BN of an ndarray with batch statistics only (no running state touched)."""
     weight = None if gamma is None else as_tensor(gamma)
     bias = None if beta is None else as_tensor(beta)
-    return F.batch_norm(x, None, None, weight, bias, training=True, eps=eps,
+    return F.batch_norm(as_tensor(x), None, None, weight, bias, training=True, eps=eps,
                         implementation=implementation)
 
 
@@ -59,6 +60,12 @@ def moments(points):
 
 
 # --------------------------------------------------------------------------- staged backward
+
+
+def worked_example(seed=0, m=8):
+    """One channel of m values (mean about 2, std about 3), an upstream gradient, and γ = 1.5."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(2, 3, m), rng.standard_normal(m), 1.5
 
 
 def staged_backward_by_hand(x, dy, gamma, eps=1e-5):
@@ -170,7 +177,7 @@ def gradcheck_implementations(shapes=((6, 3), (4, 2, 3, 3)), seed=0):
 
 
 class ForgetfulBatchNorm(mg.Function):
-    """A wrong BN backward that forgets the variance path: dx = γ(dy − mean(dy))/s.
+    """BN without γ, β, with a wrong backward that forgets the variance path: dx = (dy − mean(dy))/s.
 
     Kept here (never in minigrad) to show which gradient check catches it.
     """
@@ -249,6 +256,32 @@ def theorem_41_sweep(eps_values=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), batch_
 
 
 # --------------------------------------------------------------------------- train vs eval
+
+
+def running_statistics_demo(batches=200, batch_size=64, seed=0):
+    """Feed nn.BatchNorm1d batches from N(mean, std²) per feature; compare its running statistics."""
+    mean, std = np.array([-2.0, 0.0, 5.0]), np.array([0.5, 1.0, 3.0])
+    rng = np.random.default_rng(seed)
+    layer = nn.BatchNorm1d(3)
+    with mg.no_grad():
+        for _ in range(batches):
+            layer(mg.Tensor((rng.standard_normal((batch_size, 3)) * std + mean).astype(np.float32)))
+    return {"true_mean": mean, "running_mean": layer.running_mean.data.copy(),
+            "true_var": std ** 2, "running_var": layer.running_var.data.copy(), "layer": layer}
+
+
+def batch_dependence(layer, seed=0, batch_size=4):
+    """One sample normalised inside two different batches, in train mode and in eval mode."""
+    rng = np.random.default_rng(seed)
+    sample = rng.normal([-2.0, 0.0, 5.0], [0.5, 1.0, 3.0], size=(1, 3))
+    outputs = {}
+    for mode in ("train", "eval"):
+        probe = copy.deepcopy(layer).train(mode == "train")
+        with mg.no_grad():
+            outputs[mode] = [probe(mg.Tensor(np.vstack([sample, rng.normal([-2.0, 0.0, 5.0], [0.5, 1.0, 3.0],
+                                                                             size=(batch_size - 1, 3))])
+                                             .astype(np.float32))).data[0] for _ in range(2)]
+    return outputs
 
 
 def teacher_task(seed, n_train=2000, n_test=1000):
@@ -474,10 +507,9 @@ def run(out_dir, quick=False, seed=0):
     quick = lessons.is_quick(quick)
     plotting.save(plot_forward(forward_picture(seed=seed)), out_dir, "forward.png")
 
-    rng = np.random.default_rng(seed)
-    x, dy = rng.normal(2, 3, 8), rng.standard_normal(8)
-    by_hand = staged_backward_by_hand(x, dy, gamma=1.5)
-    ours = minigrad_gradients(x[:, None], dy[:, None], 1.5, implementation="staged")
+    x, dy, gamma = worked_example(seed)
+    by_hand = staged_backward_by_hand(x, dy, gamma)
+    ours = minigrad_gradients(x[:, None], dy[:, None], gamma, implementation="staged")
     projection = projection_picture(seed=seed, eps=0.0)
     plotting.save(plot_projection(projection), out_dir, "projection.png")
 

@@ -7,13 +7,13 @@ it converges iff η < 2/λ_max, and with the best fixed step η* = 2/(λ_max + �
 shrinks by exactly ρ = (κ−1)/(κ+1) per step, κ = λ_max/λ_min. Scaling a feature by s
 multiplies κ by about s²; standardising the features brings κ back to about 1.
 
-The quadratic part is plain NumPy (the maths is exact there); the last part trains a small
-minigrad MLP on features of very different scales to show the same effect in a network.
+The quadratic part is plain NumPy (the maths is exact there); the last part trains a one-layer
+minigrad network (softmax regression) on features of very different scales to show the same
+effect, and the same stability edge, in a network.
 """
 import numpy as np
 
 import lessons
-import minigrad as mg
 from minigrad import nn
 from minigrad.data.toy import make_linear_regression, make_teacher_classification
 
@@ -413,7 +413,7 @@ def run(out_dir, quick=False, seed=0):
     rows = scaling_table(seeds=seeds)
     problems = [least_squares(s, seed=seed) for s in (1, 10, 100)]
     problems.append(least_squares(100, seed=seed, standardized=True))
-    plotting.save(plot_contours(problems), out_dir, "contours.png")
+    plotting.save(plot_contours(problems), out_dir, "contours.png", palette=64)
     plotting.save(plot_stability_edge(problems[1], stability_edge(problems[1])), out_dir,
                   "stability_edge.png")
     sweep = iterations_vs_kappa(seed=seed)

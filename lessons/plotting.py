@@ -51,10 +51,20 @@ def band(ax, x, runs, key=None, label=None, color=None, log=False):
         ax.set_yscale("log")
 
 
-def save(fig, out_dir, name):
-    """Save `fig` as out_dir/name (PNG) and close it; returns the path."""
+def save(fig, out_dir, name, palette=None):
+    """Save `fig` as out_dir/name (PNG) and close it; returns the path.
+
+    `palette=k` stores the PNG with k indexed colours: several times smaller for figures full
+    of antialiased markers, which keeps the committed gallery figures small.
+    """
     path = Path(out_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
+    if palette:
+        from PIL import Image  # Pillow comes with matplotlib
+
+        with Image.open(path) as image:
+            indexed = image.convert("RGB").quantize(palette)
+        indexed.save(path, optimize=True)
     return path
