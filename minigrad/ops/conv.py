@@ -9,9 +9,12 @@ the backward is two more GEMMs with the same matrices:
     Y = cols @ w_cols   ->   dw_cols = colsᵀ @ dY,   dcols = dY @ w_colsᵀ,   db = Σ_rows dY
 
 dcols holds one gradient per (window, offset) copy of an input pixel; a pixel copied into
-several windows gets the sum of its copies' gradients (col2im). We add them up offset by
-offset: all windows' offset-(i, j) elements form one strided slice of x̃, so the sum is
-k² vectorised slice-adds, never a loop over pixels.
+several windows gets the sum of its copies' gradients (col2im). We work offset by offset:
+the columns of dcols for kernel offset (i, j) are dY @ W[:, :, i, j], and all windows'
+offset-(i, j) elements form one strided slice of x̃, so col2im is k² small GEMMs each
+followed by one vectorised slice-add, never a loop over pixels. (One big GEMM for all of
+dcols costs the same FLOPs, but then each slice-add gathers C-long runs strided by k²·C,
+which measured slower than the k² GEMMs.)
 
 Memory layout. The windows are cut from a channels-last copy of x̃ (N, H, W, C): then a
 window's k·C values along a row are contiguous, im2col is one fast copy, and the GEMM's
@@ -52,10 +55,10 @@ def offset_slice(offset, stride, count):
     return slice(offset, offset + stride * count, stride)
 
 
-def channels_last_padded(x, padding, value=0.0):
-    """x (N, C, H, W) -> a new (N, H + 2p, W + 2p, C) array, padded with `value`."""
+def channels_last_padded(x, padding):
+    """x (N, C, H, W) -> a new (N, H + 2p, W + 2p, C) array, zero-padded."""
     (N, C, H, W), (ph, pw) = x.shape, padding
-    padded = np.full((N, H + 2 * ph, W + 2 * pw, C), value, dtype=x.dtype)
+    padded = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
     padded[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
     return padded
 
