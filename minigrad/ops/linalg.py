@@ -78,12 +78,12 @@ class Linear(Function):
 
 def linear(input, weight, bias=None):
     """PyTorch's `F.linear`: input (*, in_features), weight (out, in), bias (out,) or None."""
-    w = weight.data
-    if w.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {w.shape}")
-    if input.ndim == 0 or input.shape[-1] != w.shape[1]:
-        raise ValueError(f"linear: expected input of shape (*, {w.shape[1]}) for weight {w.shape}, "
-                         f"got {input.shape}")
-    if bias is not None and bias.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w.shape[0]},), got {bias.shape}")
+    w_shape = tuple(weight.shape)
+    if len(w_shape) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {w_shape}")
+    if input.ndim == 0 or input.shape[-1] != w_shape[1]:
+        raise ValueError(f"linear: expected input of shape (*, {w_shape[1]}) for weight {w_shape}, "
+                         f"got {tuple(input.shape)}")
+    if bias is not None and tuple(bias.shape) != (w_shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w_shape[0]},), got {tuple(bias.shape)}")
     return Linear.apply(input, weight, bias)

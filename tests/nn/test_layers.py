@@ -263,3 +263,11 @@ def test_wrong_input_shape_names_the_layer_and_both_shapes(layer, shape, words):
         layer(mg.randn(*shape))
     for word in words:
         assert word in str(error.value)
+
+
+def test_clip_grad_norm_of_a_nan_gradient_raises_when_asked():
+    p = mg.zeros(2, requires_grad=True)
+    p.grad = mg.tensor([np.nan, 1.0])
+    with pytest.raises(RuntimeError, match="nan"):
+        nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    assert np.isnan(nn.utils.clip_grad_norm_([p], 1.0).item())
