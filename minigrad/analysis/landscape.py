@@ -40,10 +40,11 @@ def landscape_along_gradient(model, loss_fn, batch, etas):
             losses.append(loss_eta)
             distances.append(norm([a - b for a, b in zip(g, g_eta)]))
     losses, distances, g_norm = np.array(losses), np.array(distances), norm(g)
+    beta = float(np.max(distances / (np.array(etas) * g_norm))) if g_norm > 0 else 0.0
     return {
         "etas": np.array(etas), "losses": losses, "grad_distances": distances,
         "loss": loss, "grad_norm": g_norm,
         "loss_variation": float(losses.max() - losses.min()),
         "gradient_predictiveness": float(distances.max()),
-        "beta_smoothness": float(np.max(distances / (np.array(etas) * g_norm))) if g_norm > 0 else 0.0,
+        "beta_smoothness": beta,
     }
