@@ -12,6 +12,7 @@ from .gradcheck import gradcheck
 from .serialization import load, save
 from . import nn
 from . import analysis
+from . import data
 from . import optim
 
 import numpy as _np
