@@ -7,6 +7,10 @@
 Three stages of 3x3 convolutions, each halving the resolution, then a global average and one
 Linear layer: the same filters are applied at every position, which is what lets it beat the
 MLP of train_mlp.py on images.
+
+Measured with the defaults (cifar_like, 5 epochs, seed 0, one BLAS thread; ~90 s of CPU time):
+with BatchNorm 80% train / 78% test accuracy, without 48% / 47% at the same lr (BN is what
+lets this lr work; the MLP reaches 57%).
 """
 from minigrad import nn
 

@@ -6,6 +6,10 @@
 
 An MLP sees an image as 3072 unrelated numbers, so it cannot reuse what it learns at one
 position at another; compare its test accuracy with train_cnn.py's on the same data.
+
+Measured with the defaults (cifar_like, 10 epochs, seed 0, one BLAS thread; ~25 s of CPU time):
+with BatchNorm 84% train / 57% test accuracy, without 73% / 51%. It overfits: 10,000 images
+are few for 1.7M weights.
 """
 from minigrad import nn
 
