@@ -61,6 +61,9 @@ def vgg_like(num_classes=10, channels=(16, 32, 64), bn=False, in_channels=3, ini
     return init_weights(nn.Sequential(*layers), init)
 
 
+EVAL_SUBSET = 1000  # training accuracy during training is measured on the first 1000 samples
+
+
 def batches(n, batch_size, steps, rng):
     """`steps` index arrays of size batch_size, reshuffling each epoch."""
     order = np.empty(0, dtype=np.int64)
@@ -104,7 +107,8 @@ def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=N
                 on_step(step, model)
             if eval_every and (step + 1) % eval_every == 0:
                 test = accuracy(model, X_test, y_test) if X_test is not None else np.nan
-                evals.append((step + 1, accuracy(model, X, y), test))
+                train_acc = accuracy(model, X[:EVAL_SUBSET], y[:EVAL_SUBSET])
+                evals.append((step + 1, train_acc, test))
     return {"loss": losses, "evals": np.array(evals).reshape(-1, 3)}
 
 
