@@ -193,6 +193,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        """Rows along the first axis, each a tensor in the graph (like PyTorch)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def numpy(self):
         """The underlying ndarray (shared, like `tensor.numpy()` in PyTorch)."""
         if self._requires_grad:
@@ -369,10 +375,14 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record a node if any input requires grad."""
         ctx = cls()
-        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+        arrays, needs = [], []
+        for x in inputs:
+            is_tensor = isinstance(x, Tensor)
+            arrays.append(x.data if is_tensor else x)
+            needs.append(is_tensor and x._requires_grad)
         record = _GradMode.enabled and True in needs
-        ctx.needs_input_grad = needs if record else (False,) * len(needs)
-        out = ctx.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **options)
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        out = ctx.forward(*arrays, **options)
         if type(out) is not np.ndarray:  # NumPy returns scalars from full reductions
             out = np.asarray(out)
         if not record:

@@ -331,6 +331,16 @@ def test_tensor_properties():
     assert f"{t[1, 2]:.2f}" == "5.00"
 
 
+def test_iteration_gives_rows_in_the_graph():
+    x = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 3 and rows[1].shape == (2,)
+    (rows[0] * 2.0 + rows[2]).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(TypeError, match="0-d"):
+        list(mg.tensor(1.0))
+
+
 def test_tensor_numpy_on_a_tensor_that_requires_grad_is_an_error():
     with pytest.raises(RuntimeError, match="detach"):
         leaf([1.0]).numpy()
