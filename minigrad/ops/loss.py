@@ -8,7 +8,7 @@ then one line: softmax(x) - onehot(target).
 import numpy as np
 
 from ..autograd import Function, Tensor
-from .reduce import mean, sum
+from .reduce import mean, normalize_axis, sum
 
 
 def _log_softmax(x, axis):
@@ -92,11 +92,11 @@ class BCEWithLogits(Function):
 
 
 def softmax(x, dim=-1):
-    return Softmax.apply(x, axis=dim)
+    return Softmax.apply(x, axis=normalize_axis(dim, x.ndim, "softmax")[0])
 
 
 def log_softmax(x, dim=-1):
-    return LogSoftmax.apply(x, axis=dim)
+    return LogSoftmax.apply(x, axis=normalize_axis(dim, x.ndim, "log_softmax")[0])
 
 
 def _check_reduction(reduction):

@@ -14,6 +14,13 @@ def _sizes(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
+def _axis(op, dim, ndim):
+    """`dim` (negative counts from the end) as an index into ndim axes; an error naming it."""
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{op}: dim {dim} is out of range for {ndim} dimensions")
+    return dim % ndim
+
+
 class Reshape(Function):
     """Same elements, new shape  ->  reshape the gradient back."""
 
@@ -133,6 +140,7 @@ def transpose(x, dim0=None, dim1=None):
     """Swap two axes (PyTorch); without arguments reverse all axes (NumPy's `.T`)."""
     if dim0 is None:
         return permute(x, tuple(reversed(range(x.ndim))))
+    dim0, dim1 = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return permute(x, axes)
@@ -140,7 +148,7 @@ def transpose(x, dim0=None, dim1=None):
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge axes start_dim..end_dim into one."""
-    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    start, end = _axis("flatten", start_dim, max(x.ndim, 1)), _axis("flatten", end_dim, max(x.ndim, 1))
     merged = int(np.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
@@ -149,7 +157,7 @@ def squeeze(x, dim=None):
     """Drop size-1 axes (all of them, or `dim` if it has size 1, like PyTorch)."""
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dim = dim % max(x.ndim, 1)
+    dim = _axis("squeeze", dim, max(x.ndim, 1))
     if x.ndim == 0 or x.shape[dim] != 1:
         return x
     return reshape(x, x.shape[:dim] + x.shape[dim + 1:])
@@ -157,7 +165,7 @@ def squeeze(x, dim=None):
 
 def unsqueeze(x, dim):
     """Insert a size-1 axis at `dim` (negative counts from the end of the result)."""
-    dim = dim % (x.ndim + 1)
+    dim = _axis("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -178,6 +186,9 @@ def expand(x, *shape):
     offset = len(shape) - x.ndim
     for i in range(len(shape)):
         if shape[i] == -1:
+            if i < offset:
+                raise ValueError(f"expand: -1 is not allowed for the new leading axis {i} "
+                                 f"when expanding {x.shape} to {tuple(shape)}")
             shape[i] = x.shape[i - offset]
     return broadcast_to(x, tuple(shape))
 
@@ -204,11 +215,14 @@ def concatenate(tensors, axis=0, *, dim=None):
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     first = tensors[0].shape
+    if not first:
+        raise ValueError("concatenate: 0-d tensors cannot be concatenated; use stack")
+    axis = _axis("concatenate", axis, len(first))
     for t in tensors[1:]:
         if t.ndim != len(first) or any(a != b for i, (a, b) in enumerate(zip(t.shape, first))
-                                       if i != axis % len(first)):
+                                       if i != axis):
             raise ValueError(f"concatenate: shapes {first} and {t.shape} differ outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=axis % len(first))
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 cat = concatenate
@@ -221,6 +235,7 @@ def stack(tensors, axis=0, *, dim=None):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    axis = _axis("stack", axis, tensors[0].ndim + 1) if tensors else axis
     return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
 
 

@@ -194,6 +194,23 @@ def test_shape_errors_name_the_op_and_the_shapes():
         mg.pad(mg.ones(2, 3), (1, 1, 1))
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda x: x.permute(0, 5), r"permute: \(0, 5\) is not a permutation"),
+    (lambda x: x.transpose(0, 5), "transpose: dim 5 is out of range for 2 dimensions"),
+    (lambda x: x.squeeze(-3), "squeeze: dim -3 is out of range for 2 dimensions"),
+    (lambda x: x.unsqueeze(3), "unsqueeze: dim 3 is out of range for 3 dimensions"),
+    (lambda x: x.flatten(0, 2), "flatten: dim 2 is out of range"),
+    (lambda x: mg.concatenate([x, x], axis=2), "concatenate: dim 2 is out of range"),
+    (lambda x: mg.stack([x, x], axis=-4), "stack: dim -4 is out of range for 3 dimensions"),
+    (lambda x: x.expand(-1, 2, 3), r"expand: -1 is not allowed for the new leading axis 0"),
+    (lambda x: mg.concatenate([x.sum(), x.sum()]), "0-d tensors cannot be concatenated"),
+    (lambda x: x.softmax(2), "softmax: axis 2 is out of range for a tensor with 2 dimensions"),
+])
+def test_dims_out_of_range_are_named_not_wrapped(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(mg.ones(2, 3))
+
+
 def test_shape_ops_match_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal((2, 3, 4))
