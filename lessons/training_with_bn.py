@@ -1,0 +1,262 @@
+"""Lesson 04: training with BatchNorm, [IS15] Figure 1 and [S18] Figure 1.
+
+Three experiments, each repeated over several seeds (seed s draws the data and the weights):
+
+1. [IS15] Fig. 1: a 3 x 100 sigmoid MLP (IS15's init N(0, 0.1²), batch 60, SGD lr 0.1) on a
+   synthetic MNIST-like task, with and without BN: test accuracy over training, and the
+   15th/50th/85th percentiles of one last-hidden-layer unit's input (what its sigmoid sees)
+   on a fixed probe set, plus one number for how much that distribution wandered (`drift`).
+2. [S18] Fig. 1: a small VGG-style CNN on `cifar_like` with and without BN at a normal and a
+   large learning rate: training and test accuracy, and histograms of one layer's
+   activations in both nets.
+3. A learning-rate sweep on a ReLU MLP (He init): final training loss vs lr, with and
+   without BN.
+"""
+import numpy as np
+
+import lessons
+import minigrad as mg
+from minigrad import nn
+from minigrad.analysis import ActivationRecorder, drift
+from minigrad.data import cifar_like, make_mnist_like, make_teacher_classification
+
+from . import models, plotting
+
+GALLERY = ("is15_figure1.png", "IS15 Fig. 1 at toy scale: with BN the sigmoid net learns at "
+           "lr 0.1 and its last-layer input distribution settles; without BN it stays near "
+           "chance and the distribution keeps drifting (all seeds).")
+METHODS = ("standard", "bn")
+
+
+def norm_layer(method):
+    """The layer factory `models.mlp` puts after each Linear: BN or nothing."""
+    return nn.BatchNorm1d if method == "bn" else None
+
+
+# --------------------------------------------------------------------------- 1. IS15 Figure 1
+
+
+def is15_run(method, X, y, X_test, y_test, seed, steps, lr, record_every, eval_every):
+    """One sigmoid net: test accuracy every `eval_every` steps, percentiles every `record_every`.
+
+    The unit watched is unit 0 of the last hidden layer; its input is recorded in eval mode on
+    a fixed probe set (the test images), so the percentiles move only because the weights do.
+    """
+    mg.manual_seed(seed)
+    # IS15's init N(0, 0.1²): "scaled" draws N(0, c/fan_in) and every fan_in here is 100.
+    model = models.mlp(X.shape[1], 10, width=100, depth=3, norm=norm_layer(method),
+                       activation=nn.Sigmoid, init="scaled", gain_c=1.0)
+    last_sigmoid = [m for m in model.modules() if isinstance(m, nn.Sigmoid)][-1]
+    recorder = ActivationRecorder({"unit": last_sigmoid}, what="input", unit=0)
+    probe = mg.Tensor(X_test)
+    accuracies = []
+
+    def measure(step, model):
+        if step % record_every == 0:
+            model.eval()
+            with recorder, mg.no_grad():
+                model(probe)
+            model.train()
+        if step % eval_every == 0:
+            accuracies.append(models.accuracy(model, X_test, y_test))
+
+    measure(0, model)
+    out = models.train(model, X, y, steps, lr, batch_size=60, seed=seed,
+                       on_step=lambda step, m: measure(step + 1, m))
+    percentiles = recorder.percentiles("unit")
+    return {"loss": out["loss"], "test_accuracy": np.array(accuracies),
+            "percentiles": percentiles, "drift": drift(percentiles)}
+
+
+def is15_experiment(seeds=(0, 1, 2), steps=500, lr=0.1, n_train=10000, n_test=1000,
+                    record_every=10, eval_every=25):
+    """[IS15] Fig. 1 with and without BN for every seed; returns per-seed runs per method."""
+    runs = {method: [] for method in METHODS}
+    for seed in seeds:
+        X, y = make_mnist_like(n_train + n_test, seed=seed)  # one task per seed, then split
+        for method in METHODS:
+            runs[method].append(is15_run(method, X[:n_train], y[:n_train], X[n_train:],
+                                         y[n_train:], seed, steps, lr, record_every, eval_every))
+    return {"seeds": list(seeds), "lr": lr, "runs": runs,
+            "record_steps": np.arange(0, steps + 1, record_every),
+            "eval_steps": np.arange(0, steps + 1, eval_every)}
+
+
+def plot_is15(data):
+    """(a) test accuracy; (b, c) the unit's percentiles without and with BN; (d) drift per seed."""
+    fig, axes = plotting.figure(4, width=4.0)
+    runs = data["runs"]
+    for method in METHODS:
+        plotting.band(axes[0], data["eval_steps"],
+                      [r["test_accuracy"] for r in runs[method]], method)
+    axes[0].set(title="(a) test accuracy", xlabel="training step", ylabel="accuracy",
+                ylim=(0, 1.02))
+    axes[0].legend()
+    for ax, method, letter in ((axes[1], "standard", "b"), (axes[2], "bn", "c")):
+        for k, run in enumerate(runs[method]):  # every seed: first bold, others faint
+            for column, style in zip(run["percentiles"].T, (":", "-", ":")):
+                ax.plot(data["record_steps"], column, style, color=plotting.COLORS[method],
+                        alpha=1.0 if k == 0 else 0.3, lw=1.4 if k == 0 else 0.8)
+        ax.set(title=f"({letter}) {plotting.LABELS[method]}: unit input 15/50/85th pct",
+               xlabel="training step", ylabel="sigmoid input")
+    for k, method in enumerate(METHODS):
+        drifts = [r["drift"] for r in runs[method]]
+        axes[3].scatter(np.full(len(drifts), k), drifts, color=plotting.COLORS[method], zorder=3)
+    axes[3].set(title="(d) drift (path / final 15-85 spread)", xticks=range(len(METHODS)),
+                xticklabels=[plotting.LABELS[m] for m in METHODS], yscale="log",
+                xlim=(-0.5, len(METHODS) - 0.5), ylabel="drift, one dot per seed")
+    return fig
+
+
+# --------------------------------------------------------------------------- 2. S18 Figure 1
+
+
+def vgg_run(bn, lr, data, seed, steps, batch_size, eval_every, channels, bins):
+    """One small VGG: accuracies over training and a histogram of its last stage's activations."""
+    X, y, X_test, y_test = data
+    mg.manual_seed(seed)
+    model = models.vgg_like(channels=channels, bn=bn)
+    last_relu = [m for m in model.modules() if isinstance(m, nn.ReLU)][-1]
+    recorder = ActivationRecorder({"layer": last_relu}, what="input", bins=bins)
+    X_eval, y_eval = X[:len(X_test)], y[:len(X_test)]
+    evals = []
+
+    def measure(step, model):
+        if step % eval_every == 0:
+            evals.append((step, models.accuracy(model, X_eval, y_eval, batch_size=250),
+                          models.accuracy(model, X_test, y_test, batch_size=250)))
+
+    measure(0, model)
+    out = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed,
+                       on_step=lambda step, m: measure(step + 1, m))
+    model.eval()
+    with recorder, mg.no_grad():
+        model(mg.Tensor(X_test))
+    evals = np.array(evals)
+    return {"loss": out["loss"], "eval_steps": evals[:, 0], "train_accuracy": evals[:, 1],
+            "test_accuracy": evals[:, 2], "histogram": recorder.histograms("layer")[0],
+            "diverged": bool(np.isnan(out["loss"]).any())}
+
+
+def vgg_experiment(seeds=(0, 1, 2), steps=300, lrs=(0.1, 0.5), n_train=2000, n_test=500,
+                   batch_size=64, eval_every=25, channels=(8, 16, 32), bins=np.linspace(-4, 4, 81)):
+    """[S18] Fig. 1: VGG with and without BN at each lr; training set seed s, test set seed s+100."""
+    runs = {(method, lr): [] for lr in lrs for method in METHODS}
+    for seed in seeds:
+        X, y = cifar_like(n_train, seed=seed)
+        X_test, y_test = cifar_like(n_test, seed=seed + 100)
+        for (method, lr), results in runs.items():
+            results.append(vgg_run(method == "bn", lr, (X, y, X_test, y_test), seed, steps,
+                                   batch_size, eval_every, channels, bins))
+    return {"seeds": list(seeds), "lrs": list(lrs), "runs": runs, "bins": bins}
+
+
+def plot_vgg(data):
+    """Per lr: training and test accuracy; last panel: the activation histograms at lr[0]."""
+    lrs = data["lrs"]
+    fig, axes = plotting.figure(len(lrs) + 1, width=4.2)
+    for ax, lr in zip(axes, lrs):
+        for method in METHODS:
+            runs = data["runs"][(method, lr)]
+            steps = runs[0]["eval_steps"]
+            plotting.band(ax, steps, [r["train_accuracy"] for r in runs], method,
+                          label=f"{plotting.LABELS[method]} train")
+            test = np.median([r["test_accuracy"] for r in runs], axis=0)
+            ax.plot(steps, test, "--", color=plotting.COLORS[method],
+                    label=f"{plotting.LABELS[method]} test (median)")
+        ax.set(title=f"small VGG on cifar_like, lr {lr}", xlabel="training step",
+               ylabel="accuracy", ylim=(0, 1.02))
+        ax.legend(fontsize=8)
+    ax, bins = axes[-1], data["bins"]
+    centres = (bins[:-1] + bins[1:]) / 2
+    for method in METHODS:
+        for k, run in enumerate(data["runs"][(method, lrs[0])]):
+            density = run["histogram"] / run["histogram"].sum() / np.diff(bins)
+            ax.plot(centres, density, color=plotting.COLORS[method], alpha=1 if k == 0 else 0.35,
+                    label=plotting.LABELS[method] if k == 0 else None)
+    ax.set(title=f"last conv stage, pre-ReLU values (lr {lrs[0]}, end)", xlabel="activation",
+           ylabel="density")
+    ax.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------- 3. lr sweep
+
+
+def lr_sweep(seeds=(0, 1, 2, 3, 4), lrs=(0.05, 0.1, 0.2, 0.5), steps=300, depth=6, width=64,
+             n=4000, batch_size=128):
+    """Final training loss (mean of the last 10% of steps; nan if it diverged) per seed and lr."""
+    final = {method: np.full((len(seeds), len(lrs)), np.nan) for method in METHODS}
+    for i, seed in enumerate(seeds):
+        X, y = make_teacher_classification(n, seed=seed)
+        for j, lr in enumerate(lrs):
+            for method in METHODS:
+                mg.manual_seed(seed)
+                model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
+                loss = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed)["loss"]
+                final[method][i, j] = loss[-max(steps // 10, 1):].mean()
+    return {"seeds": list(seeds), "lrs": list(lrs), "depth": depth, "final_loss": final}
+
+
+def plot_lr_sweep(data):
+    fig, axes = plotting.figure(1)
+    ax = axes[0]
+    for method in METHODS:
+        losses = data["final_loss"][method]
+        for k, row in enumerate(losses):
+            ax.plot(data["lrs"], row, "o-", color=plotting.COLORS[method], alpha=0.35, lw=0.8,
+                    label=None)
+        ax.plot(data["lrs"], np.median(losses, axis=0), "o-", color=plotting.COLORS[method],
+                lw=2, label=f"{plotting.LABELS[method]} (median; thin: each seed)")
+    ax.set(xscale="log", title=f"ReLU MLP depth {data['depth']}, He init", xlabel="learning rate",
+           ylabel="final training loss")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def sizes(quick):
+    """Experiment sizes: full mode reproduces at toy scale; quick mode keeps every code path."""
+    if quick:
+        return {"is15": dict(seeds=3, steps=200, n_train=3000, n_test=500),
+                "vgg": dict(seeds=1, steps=20, n_train=256, n_test=128, eval_every=10),
+                "sweep": dict(seeds=3, lrs=(0.05, 0.5), steps=100)}
+    return {"is15": dict(seeds=6, steps=500, n_train=10000, n_test=1000),
+            "vgg": dict(seeds=3, steps=300, n_train=2000, n_test=500, eval_every=25),
+            "sweep": dict(seeds=5, lrs=(0.05, 0.1, 0.2, 0.5), steps=300)}
+
+
+def run(out_dir, quick=False, seed=0):
+    """All experiments and figures of the lesson; returns the numbers it claims, per seed."""
+    size = sizes(lessons.is_quick(quick))
+    seeds = lambda count: tuple(range(seed, seed + count))
+
+    is15 = is15_experiment(seeds(size["is15"].pop("seeds")), **size["is15"])
+    plotting.save(plot_is15(is15), out_dir, "is15_figure1.png")
+    vgg = vgg_experiment(seeds(size["vgg"].pop("seeds")), **size["vgg"])
+    plotting.save(plot_vgg(vgg), out_dir, "s18_figure1_vgg.png")
+    sweep = lr_sweep(seeds(size["sweep"].pop("seeds")), **size["sweep"])
+    plotting.save(plot_lr_sweep(sweep), out_dir, "lr_sweep.png")
+    return summarize(is15, vgg, sweep)
+
+
+def summarize(is15, vgg, sweep):
+    """The lesson's claims as per-seed numbers (JSON-ready)."""
+    per_seed = lambda runs, key: [round(float(r[key][-1] if np.ndim(r[key]) else r[key]), 4)
+                                  for r in runs]
+    return {
+        "is15": {"seeds": is15["seeds"], "lr": is15["lr"],
+                 **{f"final_test_accuracy_{m}": per_seed(is15["runs"][m], "test_accuracy")
+                    for m in METHODS},
+                 **{f"drift_{m}": per_seed(is15["runs"][m], "drift") for m in METHODS}},
+        "vgg": {"seeds": vgg["seeds"],
+                **{f"{m}_lr{lr}": {"final_train_accuracy": per_seed(runs, "train_accuracy"),
+                                   "final_test_accuracy": per_seed(runs, "test_accuracy"),
+                                   "diverged": [r["diverged"] for r in runs]}
+                   for (m, lr), runs in vgg["runs"].items()}},
+        "lr_sweep": {"seeds": sweep["seeds"], "lrs": sweep["lrs"],
+                     **{f"final_loss_{m}": np.round(sweep["final_loss"][m], 4).tolist()
+                        for m in METHODS}},
+    }

@@ -1,0 +1,39 @@
+"""Lesson 05's claims at quick size, each over three seeds (the pilot found them on every seed)."""
+import json
+
+import numpy as np
+
+from lessons import covariate_shift as lesson
+
+SEEDS = (0, 1, 2)
+
+
+def test_dln_bn_has_more_ics_yet_a_lower_loss():
+    # layers 13 and 21; BN's shift builds up over the first ~150 steps on some seeds
+    data = lesson.dln_experiment(SEEDS, steps=300, lr=1e-4, measure_every=50, layers=(12, 20))
+    for standard, bn in zip(data["runs"]["standard"], data["runs"]["bn"]):
+        assert np.nanmean(bn["loss"][-10:]) < 0.9 * np.nanmean(standard["loss"][-10:])
+        assert (np.median(bn["distance"], 0) > 10 * np.median(standard["distance"], 0)).all()
+        assert (np.median(bn["cosine"], 0) < np.median(standard["cosine"], 0) - 0.2).all()
+
+
+def test_noisy_bn_makes_the_least_stable_inputs():
+    data = lesson.noisy_bn_experiment(SEEDS, steps=150, eval_every=50, n_train=2000, n_test=500)
+    jitter = {m: np.array([r["jitter"] for r in runs]) for m, runs in data["runs"].items()}
+    assert (jitter["bn_noisy"] > 1.5 * jitter["standard"]).all()
+    assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
+
+
+def test_cnn_ics_and_summary_are_json_ready():
+    cnn = lesson.cnn_ics_experiment((0,), steps=4, measure_every=2, n_train=64, batch_size=16,
+                                    channels=(4, 4, 4))
+    run = cnn["runs"]["bn"][0]
+    assert run["distance"].shape == run["cosine"].shape == (3, 3)
+    assert np.isfinite(run["distance"]).all()
+    dln = lesson.dln_experiment((0,), steps=4, measure_every=2)
+    noisy = lesson.noisy_bn_experiment((0,), steps=4, eval_every=2, n_train=256, n_test=64)
+    summary = json.loads(json.dumps(lesson.summarize(noisy, dln, cnn)))
+    assert set(summary["noisy_bn"]) >= set(lesson.NOISY_METHODS)
+    assert len(summary["ics_dln"]["bn"]["median_distance"][0]) == 3
+    for figure in (lesson.plot_noisy_bn(noisy), lesson.plot_ics(dln), lesson.plot_ics(cnn)):
+        assert figure.axes
