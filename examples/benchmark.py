@@ -1,13 +1,20 @@
 """Benchmark minigrad against PyTorch CPU on the same work, in one run.
 
-    python examples/benchmark.py [--repeats 20] [--json benchmark.json]
+    python examples/benchmark.py [--repeats 20] [--threads N] [--json benchmark.json]
 
-Both frameworks get the same inputs, float32, and the same number of threads; calls are
-interleaved (minigrad, torch, minigrad, ...) so that machine noise hits both alike, and
-medians are reported. Ratios > 1 mean minigrad is slower. GFLOP/s counts the multiply-adds
-of the matmuls/convolutions (training ≈ 3× forward) and is compared with this machine's
-GEMM peak, measured here with one large np.matmul. Without PyTorch only minigrad's columns
-are printed. Timings live here, never in tests.
+Both frameworks get the same inputs, float32, and the same number of threads (NumPy's BLAS
+threads; --threads N restarts the script with OPENBLAS_NUM_THREADS=N, since BLAS reads it
+once at start-up). Calls are interleaved (minigrad, torch, minigrad, ...) so machine noise
+hits both alike, and medians are reported, of wall time and of CPU time (all threads).
+Ratios > 1 mean minigrad is slower; "must"/"aim" are the targets of issue 6. GFLOP/s counts
+the multiply-adds of the matmuls/convolutions, forward and backward, and is compared with
+this machine's GEMM peak, measured in the same run with one large np.matmul. The header
+gives the load average: on a busy machine wall times are inflated (and 2-thread BLAS can
+spin while one thread waits for the other), so compare ratios, and CPU ratios, of one run.
+Without PyTorch only minigrad's columns are printed. Timings live here, never in tests.
+
+The BatchNorm step comes from benchmark_batchnorm.py and the op chain from
+benchmark_overhead.py, which look at those two workloads in more detail.
 """
 import argparse
 import json
@@ -15,41 +22,47 @@ import os
 import resource
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 import minigrad as mg
-from minigrad import nn
 from minigrad.nn import functional as F
+
+from benchmark_batchnorm import minigrad_step as batch_norm_minigrad_step
+from benchmark_batchnorm import torch_step as batch_norm_torch_step
+from benchmark_overhead import chain, numpy_threads
+from timing import header, interleaved_times, load_average, machine_info
 
 try:
     import torch
 except ImportError:
     torch = None
 
-THREADS = os.cpu_count()
+BATCH = 128
+MLP_SIZES = (3072, 512, 256, 10)
+CNN_CHANNELS = (3, 32, 64, 128)
+BATCH_NORM_SHAPE = (128, 64, 16, 16)
+CHAIN_OPS = 1000
 
 
 # --------------------------------------------------------------------------- the workloads
 
 
-def mlp_layers(lib, bn):
+def mlp_layers(lib, bn=True):
     """3072-512-256-10 with BatchNorm1d + ReLU after each hidden Linear (same code, two libraries)."""
     layers = []
-    for fan_in, fan_out in ((3072, 512), (512, 256)):
+    for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
         layers += [lib.nn.Linear(fan_in, fan_out)] + ([lib.nn.BatchNorm1d(fan_out)] if bn else [])
         layers.append(lib.nn.ReLU())
-    return lib.nn.Sequential(*layers, lib.nn.Linear(256, 10))
+    return lib.nn.Sequential(*layers, lib.nn.Linear(MLP_SIZES[-2], MLP_SIZES[-1]))
 
 
 def cnn_layers(lib):
     """3 × [Conv3×3 pad 1 → BatchNorm2d → ReLU → MaxPool2d(2)] → Flatten → Linear(2048, 10)."""
-    layers, c_in = [], 3
-    for c_out in (32, 64, 128):
+    layers = []
+    for c_in, c_out in zip(CNN_CHANNELS, CNN_CHANNELS[1:]):
         layers += [lib.nn.Conv2d(c_in, c_out, 3, padding=1), lib.nn.BatchNorm2d(c_out),
                    lib.nn.ReLU(), lib.nn.MaxPool2d(2)]
-        c_in = c_out
     return lib.nn.Sequential(*layers, lib.nn.Flatten(), lib.nn.Linear(2048, 10))
 
 
@@ -76,74 +89,77 @@ def make_inputs(lib, shape, classes=10, seed=0):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def batch_norm_step(lib, shape=(128, 64, 16, 16)):
-    """BatchNorm2d forward + backward (training mode) with a random upstream gradient."""
-    rng = np.random.default_rng(0)
-    x_np = rng.standard_normal(shape, dtype=np.float32)
-    upstream_np = rng.standard_normal(shape, dtype=np.float32)
-    layer = lib.nn.BatchNorm2d(shape[1])
+def mlp_step(lib):
+    return train_step(lib, mlp_layers(lib), *make_inputs(lib, (BATCH, MLP_SIZES[0])))
+
+
+def cnn_step(lib):
+    return train_step(lib, cnn_layers(lib), *make_inputs(lib, (BATCH, 3, 32, 32)))
+
+
+def batch_norm_step(lib):
+    """BatchNorm2d forward + backward in training mode, random upstream gradient."""
     if lib is mg:
-        x, upstream = mg.Tensor(x_np, requires_grad=True), upstream_np
-    else:
-        x, upstream = torch.from_numpy(x_np).requires_grad_(), torch.from_numpy(upstream_np)
+        return batch_norm_minigrad_step(BATCH_NORM_SHAPE, "fused")
+    return batch_norm_torch_step(BATCH_NORM_SHAPE)
+
+
+def op_chain_step(lib, ops=CHAIN_OPS, size=16):
+    """A chain of `ops` small ops (add, mul, tanh) forward + backward: the per-op overhead."""
+    data = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    as_tensor = mg.tensor if lib is mg else torch.tensor
+    shift, scale = as_tensor(np.full_like(data, 0.01)), as_tensor(np.full_like(data, 1.0))
+    x = as_tensor(data, requires_grad=True)
 
     def step():
         x.grad = None
-        layer(x).backward(upstream)
+        chain(x, shift, scale, ops).backward()
 
     return step
 
 
-def op_chain_step(lib, length=1000, size=(16, 16)):
-    """A chain of `length` small elementwise ops, forward + backward: pure per-op overhead."""
-    x_np = np.random.default_rng(0).standard_normal(size, dtype=np.float32) * 0.1
-    x = mg.Tensor(x_np, requires_grad=True) if lib is mg else torch.from_numpy(x_np).requires_grad_()
-
-    def step():
-        x.grad = None
-        h = x
-        for i in range(length // 2):
-            h = (h * 0.99 if i % 2 else h + 0.01).tanh()
-        h.sum().backward()
-
-    return step
+def matmul_flops(layers):
+    """Multiply-adds ×2 of a training step through these (rows, inner, columns, needs dx)
+    products: forward y = x·w, backward dw = xᵀ·dy and (unless x is the input) dx = dy·wᵀ."""
+    return sum(2 * rows * inner * cols * (3 if needs_dx else 2)
+               for rows, inner, cols, needs_dx in layers)
 
 
-def mlp_flops(batch=128):
-    return 3 * 2 * batch * (3072 * 512 + 512 * 256 + 256 * 10)
+def mlp_flops():
+    return matmul_flops([(BATCH, fan_in, fan_out, i > 0)
+                         for i, (fan_in, fan_out) in enumerate(zip(MLP_SIZES, MLP_SIZES[1:]))])
 
 
-def cnn_flops(batch=128):
-    convs = [(3, 32, 32), (32, 64, 16), (64, 128, 8)]  # (c_in, c_out, spatial side)
-    forward = sum(2 * batch * c_out * side * side * c_in * 9 for c_in, c_out, side in convs)
-    return 3 * (forward + 2 * batch * 2048 * 10)
+def cnn_flops():
+    """A 3×3 convolution is a product of (N·H·W, 9·C_in) windows with (9·C_in, C_out) filters."""
+    layers, side = [], 32
+    for i, (c_in, c_out) in enumerate(zip(CNN_CHANNELS, CNN_CHANNELS[1:])):
+        layers.append((BATCH * side * side, 9 * c_in, c_out, i > 0))
+        side //= 2
+    return matmul_flops(layers + [(BATCH, 2048, 10, True)])
+
+
+# name, builder(lib) -> step, FLOPs per step (or None), per-op count (or None), must, aim
+WORKLOADS = [
+    ("MLP train step", mlp_step, mlp_flops(), None, 1.25, 1.0),
+    ("CNN train step", cnn_step, cnn_flops(), None, 2.0, 1.5),
+    ("BatchNorm2d fwd+bwd", batch_norm_step, None, None, 1.5, 1.2),
+    (f"{CHAIN_OPS:,}-op chain", op_chain_step, None, CHAIN_OPS, None, 1.0),
+]
 
 
 # --------------------------------------------------------------------------- measuring
 
 
-def interleaved_medians(steps, repeats, warmup=2):
-    """Median seconds per call of each step function, calling them in turn."""
-    for step in steps:
-        for _ in range(warmup):
-            step()
-    times = [[] for _ in steps]
-    for _ in range(repeats):
-        for i, step in enumerate(steps):
-            start = time.perf_counter()
-            step()
-            times[i].append(time.perf_counter() - start)
-    return [float(np.median(t)) for t in times]
-
-
 def gemm_peak_gflops(n=2048, repeats=5):
+    """GFLOP/s of one large float32 np.matmul: what this machine's BLAS can reach."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    (seconds,) = interleaved_medians([lambda: a @ a], repeats, warmup=1)
-    return 2 * n ** 3 / seconds / 1e9
+    (timing,) = interleaved_times([lambda: a @ a], repeats, warmup=1)
+    return 2 * n ** 3 / timing["wall"] / 1e9
 
 
-def peak_memory_mb(library):
-    """Peak RSS growth of a fresh process doing three CNN steps (MiB), or None."""
+def peak_memory_mib(library):
+    """Peak RSS growth (MiB) of a fresh process doing three CNN steps, or None."""
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
             f"import benchmark; print(benchmark._memory_probe({library!r}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -152,8 +168,9 @@ def peak_memory_mb(library):
 
 def _memory_probe(library):
     lib = mg if library == "minigrad" else torch
-    model, (x, y) = cnn_layers(lib), make_inputs(lib, (128, 3, 32, 32))
-    step = train_step(lib, model, x, y)
+    if lib is torch:
+        torch.set_num_threads(numpy_threads())
+    step = cnn_step(lib)
     with open("/proc/self/statm") as f:
         before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
     for _ in range(3):
@@ -165,48 +182,71 @@ def _memory_probe(library):
 # --------------------------------------------------------------------------- the table
 
 
-def workloads():
-    """(name, builder(lib) -> step, flops per step or None)."""
-    return [
-        ("MLP train step", lambda lib: train_step(lib, mlp_layers(lib, bn=True),
-                                                  *make_inputs(lib, (128, 3072))), mlp_flops()),
-        ("CNN train step", lambda lib: train_step(lib, cnn_layers(lib),
-                                                  *make_inputs(lib, (128, 3, 32, 32))), cnn_flops()),
-        ("BatchNorm2d fwd+bwd", batch_norm_step, None),
-        ("1,000-op chain", op_chain_step, None),
-    ]
+def target(must, aim):
+    return " ".join(f"{word} ≤{value:g}" for word, value in (("must", must), ("aim", aim)) if value)
+
+
+def run_workload(build, repeats):
+    """Interleaved timings of minigrad's and (if installed) PyTorch's step."""
+    libraries = [mg] + ([torch] if torch is not None else [])
+    mg.manual_seed(0)
+    if torch is not None:
+        torch.manual_seed(0)
+    return interleaved_times([build(lib) for lib in libraries], repeats)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: NumPy's)")
     parser.add_argument("--json", default="benchmark.json")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe")
     args = parser.parse_args(argv)
+    if args.threads and args.threads != numpy_threads():
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
+                   OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # BLAS reads it at import
+    threads = numpy_threads()
     if torch is not None:
-        torch.set_num_threads(THREADS)
+        torch.set_num_threads(threads)
+
+    info = machine_info()
+    print(header(info, threads, torch))
     peak = gemm_peak_gflops()
-    print(f"threads: {THREADS}   GEMM peak (np.matmul 2048², float32): {peak:.1f} GFLOP/s")
-    header = f"{'workload':<22}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}{'GFLOP/s':>9}{'% peak':>8}"
-    print(header + "\n" + "-" * len(header))
-    results = {"threads": THREADS, "gemm_peak_gflops": peak, "workloads": {}}
-    for name, build, flops in workloads():
-        libraries = [mg] + ([torch] if torch is not None else [])
-        mg.manual_seed(0)
-        medians = interleaved_medians([build(lib) for lib in libraries], args.repeats)
-        ours = medians[0]
-        theirs = medians[1] if torch is not None else None
-        gflops = flops / ours / 1e9 if flops else None
-        results["workloads"][name] = {"minigrad_s": ours, "torch_s": theirs,
-                                      "ratio": theirs and ours / theirs, "gflops": gflops}
-        print(f"{name:<22}{ours * 1e3:>12.2f}"
-              + (f"{theirs * 1e3:>10.2f}{ours / theirs:>7.2f}" if theirs else f"{'-':>10}{'-':>7}")
-              + (f"{gflops:>9.1f}{100 * gflops / peak:>7.0f}%" if gflops else ""))
-    memory = {lib: peak_memory_mb(lib) for lib in ["minigrad"] + (["torch"] if torch else [])}
-    results["cnn_peak_memory_mib"] = memory
-    print("CNN step peak memory (RSS growth, MiB): "
-          + ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a" for k, v in memory.items()))
+    print(f"GEMM peak (np.matmul 2048² float32): {peak:.1f} GFLOP/s; medians of {args.repeats} "
+          f"interleaved calls, float32\n")
+    columns = (f"{'workload':<21}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}{'CPU ratio':>10}"
+               f"{'GFLOP/s':>9}{'% peak':>8}   target")
+    print(columns + "\n" + "-" * len(columns))
+    results = {**info, "threads": threads, "repeats": args.repeats, "gemm_peak_gflops": peak,
+               "torch": torch.__version__ if torch is not None else None, "workloads": {}}
+    for name, build, flops, ops, must, aim in WORKLOADS:
+        timings = run_workload(build, args.repeats)
+        ours, theirs = timings[0], timings[1] if len(timings) > 1 else None
+        gflops = flops / ours["wall"] / 1e9 if flops else None
+        row = {"minigrad": ours, "torch": theirs, "gflops": gflops, "must": must, "aim": aim,
+               "ratio": theirs and ours["wall"] / theirs["wall"],
+               "cpu_ratio": theirs and ours["cpu"] / theirs["cpu"]}
+        results["workloads"][name] = row
+        line = f"{name:<21}{1e3 * ours['wall']:>12.2f}"
+        line += (f"{1e3 * theirs['wall']:>10.2f}{row['ratio']:>7.2f}{row['cpu_ratio']:>10.2f}"
+                 if theirs else f"{'-':>10}{'-':>7}{'-':>10}")
+        line += f"{gflops:>9.1f}{100 * gflops / peak:>7.0f}%" if gflops else f"{'':>17}"
+        print(line + "   " + target(must, aim))
+        if ops:
+            per_op = f"{1e6 * ours['wall'] / ops:.1f} µs"
+            if theirs:
+                per_op += f" (torch {1e6 * theirs['wall'] / ops:.1f} µs)"
+            print(f"{'':<21}per op, forward + backward: minigrad {per_op}")
+    results["load_average_end"] = load_average()
+    print(f"\nload average at the end: {' / '.join(f'{x:.1f}' for x in results['load_average_end'])}")
+    if not args.no_memory:
+        memory = {lib: peak_memory_mib(lib) for lib in ["minigrad"] + (["torch"] if torch else [])}
+        results["cnn_peak_memory_mib"] = memory
+        print("CNN step peak memory (RSS growth over 3 steps in a fresh process, MiB): "
+              + ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a" for k, v in memory.items()))
     with open(args.json, "w") as f:
-        json.dump(results, f, indent=2)
+        json.dump(results, f, indent=1)
     print(f"written to {args.json}")
 
 

@@ -13,12 +13,13 @@ columns are printed.
 """
 import argparse
 import os
-import time
 
 import numpy as np
 
 import minigrad as mg
 from minigrad.nn import functional as F
+
+from timing import interleaved_medians
 
 try:
     import torch
@@ -70,20 +71,6 @@ def torch_step(shape):
     return step
 
 
-def interleaved_medians(steps, repeats, warmup=3):
-    """Median seconds per call of each step, calling the steps in turn."""
-    for step in steps:
-        for _ in range(warmup):
-            step()
-    times = [[] for _ in steps]
-    for _ in range(repeats):
-        for i, step in enumerate(steps):
-            start = time.perf_counter()
-            step()
-            times[i].append(time.perf_counter() - start)
-    return [float(np.median(t)) for t in times]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
@@ -100,7 +87,7 @@ def main():
     for case, shape in CASES.items():
         steps = [minigrad_step(shape, name) for name in IMPLEMENTATIONS]
         steps += [torch_step(shape)] if torch is not None else []
-        medians = interleaved_medians(steps, args.repeats)
+        medians = interleaved_medians(steps, args.repeats, warmup=3)
         print(header)
         print(f"{case + ' ms':<32}" + "".join(f"{1e3 * t:>10.2f}" for t in medians))
         if torch is not None:

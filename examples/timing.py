@@ -1,0 +1,81 @@
+"""What the benchmark scripts share: interleaved timing and a header saying where it ran.
+
+On a shared machine a single timing means little: other people's work slows whatever runs
+at the same moment. So the contenders take turns, call after call (minigrad, torch,
+minigrad, ...), medians are reported, and each table is printed under the load average it
+was measured at. CPU time (time.process_time: every thread of this process, user + system)
+is kept beside wall time: it is steadier under load, and a CPU time far above the wall
+time shows threads spinning while they wait for each other.
+"""
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def interleaved_times(steps, repeats, warmup=2):
+    """Median wall and CPU seconds per call of each step function, calling them in turn.
+
+    Returns one dict per step: {"wall": median, "cpu": median, "walls": [...], "cpus": [...]}.
+    """
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    walls, cpus = [[] for _ in steps], [[] for _ in steps]
+    for _ in range(repeats):
+        for i, step in enumerate(steps):
+            wall, cpu = time.perf_counter(), time.process_time()
+            step()
+            cpus[i].append(time.process_time() - cpu)
+            walls[i].append(time.perf_counter() - wall)
+    return [{"wall": float(np.median(w)), "cpu": float(np.median(c)), "walls": w, "cpus": c}
+            for w, c in zip(walls, cpus)]
+
+
+def interleaved_medians(steps, repeats, warmup=2):
+    """Median wall seconds per call of each step function, calling them in turn."""
+    return [t["wall"] for t in interleaved_times(steps, repeats, warmup)]
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages (runnable processes; compare with the cores)."""
+    return os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_name():
+    """NumPy's BLAS library and version, e.g. 'scipy-openblas 0.3.31'."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # the layout of show_config is not a stable API
+        return "unknown BLAS"
+
+
+def machine_info():
+    """Where and when this ran: a dict for JSON files."""
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_name(),
+            "cores": os.cpu_count(), "numpy": np.__version__, "blas": blas_name(),
+            "load_average": load_average()}
+
+
+def header(info, threads, torch=None):
+    """Two lines for the top of a table: machine, versions, threads and load."""
+    versions = f"NumPy {info['numpy']} ({info['blas']})"
+    if torch is not None:
+        versions += f", PyTorch {torch.__version__}"
+    load = " / ".join(f"{x:.1f}" for x in info["load_average"])
+    return (f"{info['date']} on {info['cpu']} ({info['cores']} cores); {versions}\n"
+            f"threads: {threads} (NumPy's BLAS{' and PyTorch' if torch is not None else ''}); "
+            f"load average {load} (1/5/15 min)")
