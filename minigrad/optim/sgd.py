@@ -39,6 +39,6 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)
             else:
                 np.multiply(buffer, momentum, out=buffer)
-                buffer += (1 - dampening) * grad
+                buffer += grad if dampening == 0 else (1 - dampening) * grad  # 1·grad: a copy
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         param -= lr * grad
