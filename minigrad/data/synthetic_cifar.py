@@ -42,7 +42,9 @@ def cifar_like(n, seed=None, num_classes=10):
     images with seed 1): chance 10%; nearest class centroid 18.1%; softmax regression (Adam,
     15 epochs, weight decay 1e-3) 20.3% test, 43.6% train. The background palette is what
     lifts them above chance (with palette weight 0 they score 9.9% and 12.2%).
-    PLACEHOLDER (lead): a small CNN reaches ~__% and an MLP ~__% test accuracy after __ epochs.
+    Trained with minigrad (examples/train_cnn.py and train_mlp.py, defaults, 10,000 images, BN
+    on): the 3-stage CNN (16-32-64 channels) reaches 78% test accuracy after 5 epochs, the MLP
+    3072-512-256-10 57% after 10 (80% / 84% on its training set: the MLP overfits).
     """
     if not 1 <= num_classes <= len(CLASSES):
         raise ValueError(f"num_classes must be between 1 and {len(CLASSES)}, got {num_classes}")
