@@ -262,8 +262,10 @@ class Tensor:
                                    f"(a loss), got shape {self.shape}; pass gradient=")
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
-                            dtype=self.dtype)  # a private copy, in this tensor's dtype
+            # In this tensor's dtype, but not copied: the sweep only reads gradients, and a
+            # leaf copies what it keeps (see _accumulate_grad), so the caller's array is safe.
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                              dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: gradient of shape {seed.shape} for a tensor of "
                                  f"shape {self.shape}")
