@@ -19,7 +19,8 @@ def trainable(model):
 
 @contextmanager
 def scratch_weights(model, dtype=None):
-    """Inside the block, parameters and buffers hold private copies (cast to `dtype` if given).
+    """Inside the block, parameters and buffers hold private copies (floating ones cast to
+    `dtype` if given; counters such as BN's num_batches_tracked keep their integer type).
 
     On exit the original arrays (the very same objects, never written to) are put back, with
     the gradients, the train/eval mode of every module and minigrad's random generator.
@@ -30,7 +31,8 @@ def scratch_weights(model, dtype=None):
     modes = [(m, m.training) for m in model.modules()]
     random_state = default_generator().bit_generator.state
     for t in params + buffers:
-        t.data = t.data.astype(dtype or t.data.dtype)  # astype copies
+        floating = np.issubdtype(t.data.dtype, np.floating)
+        t.data = t.data.astype(dtype if dtype and floating else t.data.dtype)  # astype copies
     try:
         yield
     finally:
