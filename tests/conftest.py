@@ -2,8 +2,15 @@
 
 Pick one with HYPOTHESIS_PROFILE=ci|dev; CI sets `ci`. The default is `ci` so a plain
 `pytest` is fast and reproducible.
+
+The tests' arrays are small, and on small matrices a multi-threaded BLAS spends more time
+synchronising its threads than multiplying (badly so on a busy machine), so the suite, and
+the notebook kernels it starts, use one BLAS thread. This must be set before NumPy loads.
 """
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from hypothesis import HealthCheck, settings
 
