@@ -26,6 +26,7 @@ GALLERY = ("ics_dln.png", "S18 Fig. 3 on a 25-layer deep linear net: with BN the
            "faster, yet a layer's gradient changes far more when the layers below step "
            "(larger ‖G − G'‖, lower cosine): BN does not reduce ICS here (every seed).")
 NOISY_METHODS = ("standard", "bn", "bn_noisy", "standard_noisy")
+NOISY_LRS = (0.1, 1.0)  # a normal and a large step: the comparison with noise differs
 LABELS = dict(plotting.LABELS, standard_noisy="Standard + noise")
 COLORS = dict(plotting.COLORS, standard_noisy="#d62728")
 
@@ -65,10 +66,14 @@ def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
 
     with recorder:
         out = models.train(model, X, y, steps, lr, batch_size=128, seed=seed, on_step=measure)
-    percentiles = recorder.percentiles("unit")
-    return {"loss": out["loss"], "test_accuracy": np.array(accuracies),
-            "clean_loss": cross_entropy_on(model, X, y), "percentiles": percentiles,
-            "jitter": drift(percentiles) / (len(percentiles) - 1)}
+    completed = int(np.isfinite(out["loss"]).sum())  # steps before a divergence, if any
+    diverged = completed < steps
+    percentiles = recorder.percentiles("unit")[:completed]
+    return {"loss": out["loss"], "test_accuracy": models.pad(accuracies, steps // eval_every + 1),
+            "clean_loss": np.nan if diverged else cross_entropy_on(model, X, y),
+            "percentiles": percentiles, "diverged": diverged,
+            "jitter": drift(percentiles) / (len(percentiles) - 1) if not diverged else np.nan}
+
 
 
 def noisy_bn_experiment(seeds=(0, 1, 2), steps=1000, lr=0.1, depth=6, width=64, layer=2,
@@ -182,7 +187,7 @@ def dln_experiment(seeds=(0, 1, 2), steps=1000, lr=1e-4, measure_every=25, layer
 
 
 def cnn_ics_run(bn, data, seed, steps, lr, measure_every, batch_size, channels):
-    """A small VGG trained with SGD; ICS of its conv layers and head on a fresh batch now and then."""
+    """A small VGG trained with SGD; now and then, the ICS of its layers on a fresh batch."""
     X, y = data
     mg.manual_seed(seed)
     model = models.vgg_like(channels=channels, bn=bn)
@@ -250,39 +255,45 @@ def smooth(values, window=10):
 # --------------------------------------------------------------------------- the lesson
 
 
-def sizes(quick):
-    """Experiment sizes: full mode reproduces at toy scale; quick mode keeps every code path."""
+def sizes(quick, seed=0):
+    """Keyword arguments of each experiment: full mode reproduces at toy scale, quick mode keeps
+    every code path. The seeds are consecutive from `seed`."""
+    seeds = lambda count: tuple(range(seed, seed + count))
     if quick:
-        return {"noisy": dict(seeds=3, steps=200, eval_every=50),
-                "dln": dict(seeds=3, steps=300, measure_every=50),
-                "cnn": dict(seeds=1, steps=20, measure_every=10, n_train=256)}
-    return {"noisy": dict(seeds=5, steps=1000, eval_every=50),
-            "dln": dict(seeds=3, steps=1000, measure_every=25),
-            "cnn": dict(seeds=3, steps=200, measure_every=20, n_train=2000)}
+        return {"noisy": dict(seeds=seeds(3), steps=150, eval_every=50, n_train=2000),
+                "dln": dict(seeds=seeds(3), steps=300, measure_every=50),
+                "cnn": dict(seeds=seeds(1), steps=20, measure_every=10, n_train=256)}
+    return {"noisy": dict(seeds=seeds(5), steps=1000, eval_every=50),
+            "dln": dict(seeds=seeds(3), steps=1000, measure_every=25),
+            "cnn": dict(seeds=seeds(3), steps=200, measure_every=20, n_train=2000)}
 
 
 def run(out_dir, quick=False, seed=0):
     """All experiments and figures of the lesson; returns the numbers it claims, per seed."""
-    size = sizes(lessons.is_quick(quick))
-    seeds = lambda count: tuple(range(seed, seed + count))
-    noisy = noisy_bn_experiment(seeds(size["noisy"].pop("seeds")), **size["noisy"])
-    plotting.save(plot_noisy_bn(noisy), out_dir, "noisy_bn.png")
-    dln = dln_experiment(seeds(size["dln"].pop("seeds")), **size["dln"])
+    size = sizes(lessons.is_quick(quick), seed)
+    noisy = {lr: noisy_bn_experiment(lr=lr, **size["noisy"]) for lr in NOISY_LRS}
+    for lr, data in noisy.items():
+        plotting.save(plot_noisy_bn(data), out_dir, f"noisy_bn_lr{lr}.png")
+    dln = dln_experiment(**size["dln"])
     plotting.save(plot_ics(dln), out_dir, "ics_dln.png")
-    cnn = cnn_ics_experiment(seeds(size["cnn"].pop("seeds")), **size["cnn"])
+    cnn = cnn_ics_experiment(**size["cnn"])
     plotting.save(plot_ics(cnn), out_dir, "ics_cnn.png")
     return summarize(noisy, dln, cnn)
 
 
 def summarize(noisy, dln, cnn):
-    """Per-seed numbers: noisy-BN losses and jitter; ICS medians over training per layer."""
+    """Per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged); ICS medians over
+    training per layer."""
     rounded = lambda values: [round(float(v), 4) for v in values]
-    summary = {"noisy_bn": {"seeds": noisy["seeds"], "lr": noisy["lr"]}}
-    for method, runs in noisy["runs"].items():
-        summary["noisy_bn"][method] = {
-            "clean_loss": rounded(r["clean_loss"] for r in runs),
-            "final_test_accuracy": rounded(r["test_accuracy"][-1] for r in runs),
-            "jitter": rounded(r["jitter"] for r in runs)}
+    summary = {}
+    for lr, data in noisy.items():
+        summary[f"noisy_bn_lr{lr}"] = {"seeds": data["seeds"]}
+        for method, runs in data["runs"].items():
+            summary[f"noisy_bn_lr{lr}"][method] = {
+                "clean_loss": rounded(r["clean_loss"] for r in runs),
+                "final_test_accuracy": rounded(r["test_accuracy"][-1] for r in runs),
+                "jitter": rounded(r["jitter"] for r in runs),
+                "diverged": [r["diverged"] for r in runs]}
     for key, data in (("ics_dln", dln), ("ics_cnn", cnn)):
         summary[key] = {"seeds": data["seeds"], "lr": data["lr"], "layers": data["layers"]}
         for method, runs in data["runs"].items():

@@ -112,6 +112,12 @@ def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=N
     return {"loss": losses, "evals": np.array(evals).reshape(-1, 3)}
 
 
+def pad(values, length):
+    """`values` as a float array of `length`, nan after the point where a diverged run stopped."""
+    values = np.asarray(values, dtype=float)
+    return np.concatenate([values, np.full(length - len(values), np.nan)])
+
+
 def _sgd_step(model, optimizer, X, y, losses, step):
     """One update; records the loss and returns False if it was nan or inf."""
     loss = nn.functional.cross_entropy(model(mg.Tensor(X)), y)

@@ -64,7 +64,7 @@ def is15_run(method, X, y, X_test, y_test, seed, steps, lr, record_every, eval_e
     out = models.train(model, X, y, steps, lr, batch_size=60, seed=seed,
                        on_step=lambda step, m: measure(step + 1, m))
     percentiles = recorder.percentiles("unit")
-    return {"loss": out["loss"], "test_accuracy": np.array(accuracies),
+    return {"loss": out["loss"], "test_accuracy": models.pad(accuracies, steps // eval_every + 1),
             "percentiles": percentiles, "drift": drift(percentiles)}
 
 
@@ -133,14 +133,17 @@ def vgg_run(bn, lr, data, seed, steps, batch_size, eval_every, channels, bins):
     with recorder, mg.no_grad():
         model(mg.Tensor(X_test))
     evals = np.array(evals)
-    return {"loss": out["loss"], "eval_steps": evals[:, 0], "train_accuracy": evals[:, 1],
-            "test_accuracy": evals[:, 2], "histogram": recorder.histograms("layer")[0],
+    count = steps // eval_every + 1  # a diverged run stopped early: nan after that
+    return {"loss": out["loss"], "eval_steps": np.arange(count) * eval_every,
+            "train_accuracy": models.pad(evals[:, 1], count),
+            "test_accuracy": models.pad(evals[:, 2], count),
+            "histogram": recorder.histograms("layer")[0],
             "diverged": bool(np.isnan(out["loss"]).any())}
 
 
 def vgg_experiment(seeds=(0, 1, 2), steps=300, lrs=(0.1, 0.5), n_train=2000, n_test=500,
                    batch_size=64, eval_every=25, channels=(8, 16, 32), bins=np.linspace(-4, 4, 81)):
-    """[S18] Fig. 1: VGG with and without BN at each lr; training set seed s, test set seed s+100."""
+    """[S18] Fig. 1: VGG with and without BN at each lr (train set: seed s; test set: s + 100)."""
     runs = {(method, lr): [] for lr in lrs for method in METHODS}
     for seed in seeds:
         X, y = cifar_like(n_train, seed=seed)
@@ -193,8 +196,8 @@ def lr_sweep(seeds=(0, 1, 2, 3, 4), lrs=(0.05, 0.1, 0.2, 0.5), steps=300, depth=
             for method in METHODS:
                 mg.manual_seed(seed)
                 model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
-                loss = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed)["loss"]
-                final[method][i, j] = loss[-max(steps // 10, 1):].mean()
+                out = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed)
+                final[method][i, j] = out["loss"][-max(steps // 10, 1):].mean()
     return {"seeds": list(seeds), "lrs": list(lrs), "depth": depth, "final_loss": final}
 
 
@@ -210,6 +213,8 @@ def plot_lr_sweep(data):
                 lw=2, label=f"{plotting.LABELS[method]} (median; thin: each seed)")
     ax.set(xscale="log", title=f"ReLU MLP depth {data['depth']}, He init", xlabel="learning rate",
            ylabel="final training loss")
+    ax.set_xticks(data["lrs"], [str(lr) for lr in data["lrs"]])
+    ax.minorticks_off()
     ax.legend(fontsize=8)
     return fig
 
@@ -217,27 +222,27 @@ def plot_lr_sweep(data):
 # --------------------------------------------------------------------------- the lesson
 
 
-def sizes(quick):
-    """Experiment sizes: full mode reproduces at toy scale; quick mode keeps every code path."""
+def sizes(quick, seed=0):
+    """Keyword arguments of each experiment: full mode reproduces at toy scale, quick mode keeps
+    every code path. The seeds are consecutive from `seed`."""
+    seeds = lambda count: tuple(range(seed, seed + count))
     if quick:
-        return {"is15": dict(seeds=3, steps=200, n_train=3000, n_test=500),
-                "vgg": dict(seeds=1, steps=20, n_train=256, n_test=128, eval_every=10),
-                "sweep": dict(seeds=3, lrs=(0.05, 0.5), steps=100)}
-    return {"is15": dict(seeds=6, steps=500, n_train=10000, n_test=1000),
-            "vgg": dict(seeds=3, steps=300, n_train=2000, n_test=500, eval_every=25),
-            "sweep": dict(seeds=5, lrs=(0.05, 0.1, 0.2, 0.5), steps=300)}
+        return {"is15": dict(seeds=seeds(3), steps=200, n_train=3000, n_test=500),
+                "vgg": dict(seeds=seeds(1), steps=20, n_train=256, n_test=128, eval_every=10),
+                "sweep": dict(seeds=seeds(3), lrs=(0.05, 0.5), steps=100)}
+    return {"is15": dict(seeds=seeds(6), steps=500, n_train=10000, n_test=1000),
+            "vgg": dict(seeds=seeds(3), steps=300, n_train=2000, n_test=500, eval_every=25),
+            "sweep": dict(seeds=seeds(5), lrs=(0.05, 0.1, 0.2, 0.5), steps=300)}
 
 
 def run(out_dir, quick=False, seed=0):
     """All experiments and figures of the lesson; returns the numbers it claims, per seed."""
-    size = sizes(lessons.is_quick(quick))
-    seeds = lambda count: tuple(range(seed, seed + count))
-
-    is15 = is15_experiment(seeds(size["is15"].pop("seeds")), **size["is15"])
+    size = sizes(lessons.is_quick(quick), seed)
+    is15 = is15_experiment(**size["is15"])
     plotting.save(plot_is15(is15), out_dir, "is15_figure1.png")
-    vgg = vgg_experiment(seeds(size["vgg"].pop("seeds")), **size["vgg"])
+    vgg = vgg_experiment(**size["vgg"])
     plotting.save(plot_vgg(vgg), out_dir, "s18_figure1_vgg.png")
-    sweep = lr_sweep(seeds(size["sweep"].pop("seeds")), **size["sweep"])
+    sweep = lr_sweep(**size["sweep"])
     plotting.save(plot_lr_sweep(sweep), out_dir, "lr_sweep.png")
     return summarize(is15, vgg, sweep)
 

@@ -81,7 +81,8 @@ def _layer_positions(layer, position):
     """Indices (into model.parameters()) of a layer's parameters, ascending."""
     own = list(layer.parameters())
     if not own:
-        raise ValueError(f"internal_covariate_shift: layer {type(layer).__name__} has no parameters")
+        raise ValueError(f"internal_covariate_shift: a {type(layer).__name__} layer has no "
+                         "parameters to measure")
     missing = [p for p in own if id(p) not in position]
     if missing:
         raise ValueError(f"internal_covariate_shift: a {type(layer).__name__} layer passed in "

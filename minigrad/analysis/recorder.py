@@ -45,7 +45,8 @@ class ActivationRecorder:
                                 f"{type(module).__name__}, not an nn.Module")
         self.q = np.asarray(percentiles, dtype=float)
         if self.q.ndim != 1 or self.q.size == 0 or self.q.min() < 0 or self.q.max() > 100:
-            raise ValueError(f"ActivationRecorder: percentiles must lie in [0, 100], got {percentiles}")
+            raise ValueError(f"ActivationRecorder: percentiles must lie in [0, 100], "
+                             f"got {percentiles}")
         self.layers, self.what, self.unit = dict(layers), what, unit
         self.training_only = training_only
         self.bins = None if bins is None else np.asarray(bins, dtype=float)

@@ -24,6 +24,14 @@ def test_noisy_bn_makes_the_least_stable_inputs():
     assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
 
 
+def test_a_diverged_run_is_flagged_not_fatal():
+    data = lesson.noisy_bn_experiment((0,), steps=60, lr=5.0, eval_every=20, n_train=512,
+                                      n_test=128)
+    run = data["runs"]["standard_noisy"][0]
+    assert run["diverged"] and np.isnan(run["jitter"]) and np.isnan(run["clean_loss"])
+    assert len(run["test_accuracy"]) == 4 and np.isfinite(run["percentiles"]).all()
+
+
 def test_cnn_ics_and_summary_are_json_ready():
     cnn = lesson.cnn_ics_experiment((0,), steps=4, measure_every=2, n_train=64, batch_size=16,
                                     channels=(4, 4, 4))
@@ -32,8 +40,8 @@ def test_cnn_ics_and_summary_are_json_ready():
     assert np.isfinite(run["distance"]).all()
     dln = lesson.dln_experiment((0,), steps=4, measure_every=2)
     noisy = lesson.noisy_bn_experiment((0,), steps=4, eval_every=2, n_train=256, n_test=64)
-    summary = json.loads(json.dumps(lesson.summarize(noisy, dln, cnn)))
-    assert set(summary["noisy_bn"]) >= set(lesson.NOISY_METHODS)
+    summary = json.loads(json.dumps(lesson.summarize({0.1: noisy}, dln, cnn)))
+    assert set(summary["noisy_bn_lr0.1"]) >= set(lesson.NOISY_METHODS)
     assert len(summary["ics_dln"]["bn"]["median_distance"][0]) == 3
     for figure in (lesson.plot_noisy_bn(noisy), lesson.plot_ics(dln), lesson.plot_ics(cnn)):
         assert figure.axes
