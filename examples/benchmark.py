@@ -11,6 +11,10 @@ the multiply-adds of the matmuls/convolutions, forward and backward, and is comp
 this machine's GEMM peak, measured in the same run with one large np.matmul. The header
 gives the load average: on a busy machine wall times are inflated (and 2-thread BLAS can
 spin while one thread waits for the other), so compare ratios, and CPU ratios, of one run.
+It also lists settings that change the timings, e.g. MALLOC_TRIM_THRESHOLD_=1000000000
+MALLOC_MMAP_THRESHOLD_=1000000000, which stop glibc from handing each step's memory back to
+the OS only for the next step to fault it in again (on a loaded 2-core machine that costs
+about a fifth of a CNN step, in both frameworks).
 Without PyTorch only minigrad's columns are printed. Timings live here, never in tests.
 
 The BatchNorm step comes from benchmark_batchnorm.py and the op chain from
@@ -49,7 +53,7 @@ CHAIN_OPS = 1000
 
 
 def mlp_layers(lib, bn=True):
-    """3072-512-256-10 with BatchNorm1d + ReLU after each hidden Linear (same code, two libraries)."""
+    """3072-512-256-10, BatchNorm1d + ReLU after each hidden Linear (same code, two libraries)."""
     layers = []
     for fan_in, fan_out in zip(MLP_SIZES[:-2], MLP_SIZES[1:-1]):
         layers += [lib.nn.Linear(fan_in, fan_out)] + ([lib.nn.BatchNorm1d(fan_out)] if bn else [])
@@ -131,7 +135,7 @@ def mlp_flops():
 
 
 def cnn_flops():
-    """A 3×3 convolution is a product of (N·H·W, 9·C_in) windows with (9·C_in, C_out) filters."""
+    """A 3×3 convolution: a product of (N·H·W, 9·C_in) windows and (9·C_in, C_out) filters."""
     layers, side = [], 32
     for i, (c_in, c_out) in enumerate(zip(CNN_CHANNELS, CNN_CHANNELS[1:])):
         layers.append((BATCH * side * side, 9 * c_in, c_out, i > 0))
@@ -183,7 +187,8 @@ def _memory_probe(library):
 
 
 def target(must, aim):
-    return " ".join(f"{word} ≤{value:g}" for word, value in (("must", must), ("aim", aim)) if value)
+    goals = (("must", must), ("aim", aim))
+    return " ".join(f"{word} ≤{value:g}" for word, value in goals if value)
 
 
 def run_workload(build, repeats):
@@ -239,12 +244,14 @@ def main(argv=None):
                 per_op += f" (torch {1e6 * theirs['wall'] / ops:.1f} µs)"
             print(f"{'':<21}per op, forward + backward: minigrad {per_op}")
     results["load_average_end"] = load_average()
-    print(f"\nload average at the end: {' / '.join(f'{x:.1f}' for x in results['load_average_end'])}")
+    print("\nload average at the end: "
+          + " / ".join(f"{x:.1f}" for x in results["load_average_end"]))
     if not args.no_memory:
         memory = {lib: peak_memory_mib(lib) for lib in ["minigrad"] + (["torch"] if torch else [])}
         results["cnn_peak_memory_mib"] = memory
         print("CNN step peak memory (RSS growth over 3 steps in a fresh process, MiB): "
-              + ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a" for k, v in memory.items()))
+              + ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
+                          for k, v in memory.items()))
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
     print(f"written to {args.json}")

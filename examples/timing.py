@@ -63,19 +63,29 @@ def blas_name():
         return "unknown BLAS"
 
 
+# Settings outside the code that change the timings: BLAS threads and how long idle BLAS
+# threads spin, and whether glibc hands freed memory back to the OS after every step (then
+# the next step pays page faults to get it back).
+ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "OPENBLAS_THREAD_TIMEOUT", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+
+
 def machine_info():
     """Where and when this ran: a dict for JSON files."""
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_name(),
             "cores": os.cpu_count(), "numpy": np.__version__, "blas": blas_name(),
-            "load_average": load_average()}
+            "load_average": load_average(),
+            "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ}}
 
 
 def header(info, threads, torch=None):
-    """Two lines for the top of a table: machine, versions, threads and load."""
+    """Lines for the top of a table: machine, versions, threads, load, settings."""
     versions = f"NumPy {info['numpy']} ({info['blas']})"
     if torch is not None:
         versions += f", PyTorch {torch.__version__}"
     load = " / ".join(f"{x:.1f}" for x in info["load_average"])
+    environment = " ".join(f"{k}={v}" for k, v in info["environment"].items())
     return (f"{info['date']} on {info['cpu']} ({info['cores']} cores); {versions}\n"
             f"threads: {threads} (NumPy's BLAS{' and PyTorch' if torch is not None else ''}); "
-            f"load average {load} (1/5/15 min)")
+            f"load average {load} (1/5/15 min)"
+            + (f"\nenvironment: {environment}" if environment else ""))
