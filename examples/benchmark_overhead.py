@@ -116,5 +116,6 @@ def main():
     for name, row in rows.items():
         print(f"{'minigrad / ' + name:46s}" + "".join(f"{ours[c] / row[c]:16.2f}" for c in columns))
 
+
 if __name__ == "__main__":
     main()
