@@ -95,8 +95,13 @@ def plot_noisy_bn(data):
     runs = data["runs"]
     fig, axes = plotting.figure(3, 2, width=4.3)
     for method in NOISY_METHODS:
-        plotting.band(axes[0], data["eval_steps"], [r["test_accuracy"] for r in runs[method]],
-                      color=COLORS[method], label=LABELS[method])
+        finished = [r["test_accuracy"] for r in runs[method] if not r["diverged"]]
+        diverged = len(runs[method]) - len(finished)
+        label = LABELS[method] + (f" ({diverged}/{len(runs[method])} diverged)" if diverged else "")
+        if finished:
+            plotting.band(axes[0], data["eval_steps"], finished, color=COLORS[method], label=label)
+        else:
+            axes[0].plot([], [], color=COLORS[method], label=label)  # keep it in the legend
     axes[0].set(title=f"(a) test accuracy, MLP depth {data['depth']}, lr {data['lr']}",
                 xlabel="training step", ylabel="accuracy")
     axes[0].legend(fontsize=8)
@@ -107,7 +112,7 @@ def plot_noisy_bn(data):
             panel.scatter(np.full(len(values), k), values, color=COLORS[method], zorder=3)
         panel.set(title=title, xticks=range(len(NOISY_METHODS)),
                   xticklabels=[LABELS[m].replace(" + ", "\n+ ") for m in NOISY_METHODS],
-                  ylabel="one dot per seed")
+                  ylabel="one dot per seed (none if diverged)")
     axes[2].set_yscale("log")
     for ax, method in zip(axes[3:], ("standard", "bn", "bn_noisy")):
         percentiles = runs[method][0]["percentiles"]  # first seed; the others are in (c)
@@ -275,7 +280,7 @@ def run(out_dir, quick=False, seed=0):
     for lr, data in noisy.items():
         plotting.save(plot_noisy_bn(data), out_dir, f"noisy_bn_lr{lr}.png")
     dln = dln_experiment(**size["dln"])
-    plotting.save(plot_ics(dln), out_dir, "ics_dln.png")
+    plotting.save(plot_ics(dln), out_dir, "ics_dln.png", palette=64)
     cnn = cnn_ics_experiment(**size["cnn"])
     plotting.save(plot_ics(cnn), out_dir, "ics_cnn.png")
     return summarize(noisy, dln, cnn)

@@ -239,7 +239,7 @@ def run(out_dir, quick=False, seed=0):
     """All experiments and figures of the lesson; returns the numbers it claims, per seed."""
     size = sizes(lessons.is_quick(quick), seed)
     is15 = is15_experiment(**size["is15"])
-    plotting.save(plot_is15(is15), out_dir, "is15_figure1.png")
+    plotting.save(plot_is15(is15), out_dir, "is15_figure1.png", palette=64)
     vgg = vgg_experiment(**size["vgg"])
     plotting.save(plot_vgg(vgg), out_dir, "s18_figure1_vgg.png")
     sweep = lr_sweep(**size["sweep"])
