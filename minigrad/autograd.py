@@ -275,12 +275,11 @@ class Tensor:
             run_backward(self.grad_fn, seed, retain_graph)
 
 
-def _accumulate_grad(tensor, grad):
-    """tensor.grad += grad. The first gradient is copied: the sweep passes the same array to
-    several inputs (Add gives both the upstream gradient), and `.grad` must own its memory
-    before a later `+=` or an optimizer updates it in place."""
+def _accumulate_grad(tensor, grad, owned=False):
+    """tensor.grad += grad. `.grad` must own its memory before a later `+=` or an optimizer
+    changes it in place, so a first gradient is copied unless `owned` (no one else holds it)."""
     if tensor.grad is None:
-        tensor.grad = Tensor._from_op(np.array(grad), None)
+        tensor.grad = Tensor._from_op(grad if owned else np.array(grad), None)
     else:
         tensor.grad.data += grad
 
@@ -340,7 +339,11 @@ def run_backward(root, seed, retain_graph):
                                        f"shape {grad.shape} for an input of shape {parent.data.shape}")
                 parent_node = parent.grad_fn
                 if parent_node is None:
-                    _accumulate_grad(parent, grad)
+                    # A fresh array handed to this input alone is kept without a copy (like
+                    # PyTorch); Add hands both inputs the upstream array, reshape a view of it.
+                    owned = (type(grad) is np.ndarray and grad.base is None
+                             and grad is not grad_out and sum(g is grad for g in grads) == 1)
+                    _accumulate_grad(parent, grad, owned)
                 elif parent_node in pending:
                     pending[parent_node] = pending[parent_node] + grad  # never in place: shared
                 else:

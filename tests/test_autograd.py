@@ -45,6 +45,22 @@ def test_leaves_never_share_gradient_memory():
     np.testing.assert_array_equal(b.grad.data, np.full(6, 2.0))
 
 
+def test_one_gradient_array_returned_for_two_leaves_is_not_shared_by_their_grads():
+    # A fresh gradient is kept without a copy only when one input receives it.
+    class Both(mg.Function):
+        def forward(ctx, a, b):
+            return a + b
+
+        def backward(ctx, grad):
+            shared = grad * 2.0
+            return shared, shared
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    Both.apply(a, b).backward(np.ones(2))
+    a.grad.data += 1
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
+
+
 def test_backward_does_not_keep_a_reference_to_the_callers_gradient():
     x = leaf([1.0, 2.0])
     upstream = np.array([1.0, 1.0])
