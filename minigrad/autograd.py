@@ -390,10 +390,14 @@ class Function:
         out = ctx.forward(*arrays, **options)
         if type(out) is not np.ndarray:  # NumPy returns scalars from full reductions
             out = np.asarray(out)
-        if not record:
-            return Tensor._from_op(out, None)
-        ctx.inputs, ctx.retained_output, ctx.released = inputs, None, False
-        return Tensor._from_op(out, ctx)
+        result = object.__new__(Tensor)  # Tensor._from_op, inlined: this is the hot path
+        result.data, result.grad = out, None
+        if record:
+            ctx.inputs, ctx.retained_output, ctx.released = inputs, None, False
+            result.grad_fn, result._requires_grad = ctx, True
+        else:
+            result.grad_fn, result._requires_grad = None, False
+        return result
 
     def forward(ctx, *arrays, **options):
         raise NotImplementedError

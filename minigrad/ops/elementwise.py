@@ -44,15 +44,19 @@ def operand(value, like):
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor op")
 
 
-def binary(function, name, a, b):
-    """Apply a two-input Function after wrapping constants and checking shapes."""
-    if not isinstance(a, Tensor):
-        a = operand(a, b)
-    if not isinstance(b, Tensor):
-        b = operand(b, a)
-    if a.data.shape != b.data.shape:
-        check_broadcast(name, a, b)
-    return function.apply(a, b)
+def binary(function, name):
+    """The public function of a two-input op: wrap constants, check shapes, apply."""
+    def op(a, b):
+        if not isinstance(a, Tensor):
+            a = operand(a, b)
+        if not isinstance(b, Tensor):
+            b = operand(b, a)
+        if a.data.shape != b.data.shape:
+            check_broadcast(name, a, b)
+        return function.apply(a, b)
+
+    op.__name__, op.__qualname__, op.__doc__ = name, name, function.__doc__
+    return op
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -158,32 +162,13 @@ class Minimum(Function):
         return unbroadcast(grad * share_x, x.shape), unbroadcast(grad * (1 - share_x), y.shape)
 
 
-def add(x, y):
-    return binary(Add, "add", x, y)
-
-
-def sub(x, y):
-    return binary(Sub, "sub", x, y)
-
-
-def mul(x, y):
-    return binary(Mul, "mul", x, y)
-
-
-def div(x, y):
-    return binary(Div, "div", x, y)
-
-
-def pow(x, y):
-    return binary(Pow, "pow", x, y)
-
-
-def maximum(x, y):
-    return binary(Maximum, "maximum", x, y)
-
-
-def minimum(x, y):
-    return binary(Minimum, "minimum", x, y)
+add = binary(Add, "add")
+sub = binary(Sub, "sub")
+mul = binary(Mul, "mul")
+div = binary(Div, "div")
+pow = binary(Pow, "pow")
+maximum = binary(Maximum, "maximum")
+minimum = binary(Minimum, "minimum")
 
 
 # --------------------------------------------------------------------------- one input
