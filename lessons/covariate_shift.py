@@ -265,8 +265,8 @@ def sizes(quick, seed=0):
     every code path. The seeds are consecutive from `seed`."""
     seeds = lambda count: tuple(range(seed, seed + count))
     if quick:
-        return {"noisy": dict(seeds=seeds(3), steps=150, eval_every=50, n_train=2000),
-                "dln": dict(seeds=seeds(3), steps=300, measure_every=50),
+        return {"noisy": dict(seeds=seeds(2), steps=150, eval_every=50, n_train=2000),
+                "dln": dict(seeds=seeds(2), steps=250, measure_every=50),
                 "cnn": dict(seeds=seeds(1), steps=20, measure_every=10, n_train=256)}
     return {"noisy": dict(seeds=seeds(5), steps=1000, eval_every=50),
             "dln": dict(seeds=seeds(3), steps=1000, measure_every=25),
