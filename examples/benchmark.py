@@ -11,10 +11,10 @@ the multiply-adds of the matmuls/convolutions, forward and backward, and is comp
 this machine's GEMM peak, measured in the same run with one large np.matmul. The header
 gives the load average: on a busy machine wall times are inflated (and 2-thread BLAS can
 spin while one thread waits for the other), so compare ratios, and CPU ratios, of one run.
-It also lists settings that change the timings, e.g. MALLOC_TRIM_THRESHOLD_=1000000000
-MALLOC_MMAP_THRESHOLD_=1000000000, which stop glibc from handing each step's memory back to
-the OS only for the next step to fault it in again (on a loaded 2-core machine that costs
-about a fifth of a CNN step, in both frameworks).
+The run first calls minigrad.allocator.reuse_freed_memory() (as the lessons and the training
+examples do), which stops glibc from handing each step's memory back to the OS only for the
+next step to fault it in again; both frameworks share the process and so the setting.
+--return-freed-memory leaves glibc's default, to see what the setting is worth.
 Without PyTorch only minigrad's columns are printed. Timings live here, never in tests.
 
 The BatchNorm step comes from benchmark_batchnorm.py and the op chain from
@@ -30,6 +30,7 @@ import sys
 import numpy as np
 
 import minigrad as mg
+from minigrad.allocator import reuse_freed_memory
 from minigrad.nn import functional as F
 
 from benchmark_batchnorm import minigrad_step as batch_norm_minigrad_step
@@ -162,16 +163,18 @@ def gemm_peak_gflops(n=2048, repeats=5):
     return 2 * n ** 3 / timing["wall"] / 1e9
 
 
-def peak_memory_mib(library):
+def peak_memory_mib(library, reuse):
     """Peak RSS growth (MiB) of a fresh process doing three CNN steps, or None."""
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
-            f"import benchmark; print(benchmark._memory_probe({library!r}))")
+            f"import benchmark; print(benchmark._memory_probe({library!r}, {reuse!r}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return float(result.stdout.strip()) if result.returncode == 0 else None
 
 
-def _memory_probe(library):
+def _memory_probe(library, reuse):
     lib = mg if library == "minigrad" else torch
+    if reuse:
+        reuse_freed_memory()
     if lib is torch:
         torch.set_num_threads(numpy_threads())
     step = cnn_step(lib)
@@ -206,6 +209,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: NumPy's)")
     parser.add_argument("--json", default="benchmark.json")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe")
+    parser.add_argument("--return-freed-memory", action="store_true",
+                        help="keep glibc's default of returning freed blocks to the OS")
     args = parser.parse_args(argv)
     if args.threads and args.threads != numpy_threads():
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
@@ -216,7 +221,9 @@ def main(argv=None):
         torch.set_num_threads(threads)
 
     info = machine_info()
+    info["reuse_freed_memory"] = not args.return_freed_memory and reuse_freed_memory()
     print(header(info, threads, torch))
+    print(f"freed memory kept for reuse (minigrad.allocator): {info['reuse_freed_memory']}")
     peak = gemm_peak_gflops()
     print(f"GEMM peak (np.matmul 2048² float32): {peak:.1f} GFLOP/s; medians of {args.repeats} "
           f"interleaved calls, float32\n")
@@ -247,7 +254,8 @@ def main(argv=None):
     print("\nload average at the end: "
           + " / ".join(f"{x:.1f}" for x in results["load_average_end"]))
     if not args.no_memory:
-        memory = {lib: peak_memory_mib(lib) for lib in ["minigrad"] + (["torch"] if torch else [])}
+        libraries = ["minigrad"] + (["torch"] if torch else [])
+        memory = {lib: peak_memory_mib(lib, info["reuse_freed_memory"]) for lib in libraries}
         results["cnn_peak_memory_mib"] = memory
         print("CNN step peak memory (RSS growth over 3 steps in a fresh process, MiB): "
               + ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"

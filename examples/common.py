@@ -10,6 +10,7 @@ import numpy as np
 
 import minigrad
 from minigrad import optim
+from minigrad.allocator import reuse_freed_memory
 from minigrad.data import CIFAR10, CIFARLike, DataLoader, Normalize
 from minigrad.training import evaluate, fit
 
@@ -55,6 +56,7 @@ def load_data(args):
 
 def run(name, build_model, args):
     """Train with SGD + momentum and a cosine schedule; print accuracies; save a checkpoint."""
+    reuse_freed_memory()  # see minigrad/allocator.py: no page faults for each step's arrays
     minigrad.manual_seed(args.seed)
     train, test = load_data(args)
     model = build_model(args.bn)

@@ -8,6 +8,10 @@ names the one figure README shows.
 import importlib
 import os
 
+from minigrad.allocator import reuse_freed_memory
+
+reuse_freed_memory()  # lessons train hundreds of models: reuse each step's memory (see allocator.py)
+
 LESSONS = [
     "01_autograd",
     "02_feature_scaling",
