@@ -4,7 +4,7 @@ Every training step allocates and frees the same large arrays: activations, grad
 convolutions' column buffers. glibc's malloc gives a freed block above a size threshold back
 to the operating system, so the next step's block is fresh memory that the kernel must map
 and zero one 4 KiB page at a time on first touch (a "page fault"). For the CNN step of
-examples/benchmark.py that was about 13,000 page faults per step; removing them took a third
+examples/benchmark.py that was about 10,000 page faults per step; removing them took a third
 off examples/train_cnn.py on a 2-core machine (76.5 s to 50.6 s).
 
 `reuse_freed_memory()` raises both glibc thresholds (mmap and heap trimming) so freed blocks
