@@ -277,8 +277,12 @@ class Tensor:
 
 def _accumulate_grad(tensor, grad, owned=False):
     """tensor.grad += grad. `.grad` must own its memory before a later `+=` or an optimizer
-    changes it in place, so a first gradient is copied unless `owned` (no one else holds it)."""
+    changes it in place, so a first gradient is copied unless `owned` (no one else holds it).
+    As in PyTorch, `.grad` has the tensor's dtype (float64 data meeting a float32 weight gives
+    a float64 gradient on the way, cast back here)."""
     if tensor.grad is None:
+        if grad.dtype != tensor.data.dtype:
+            grad, owned = grad.astype(tensor.data.dtype), True
         tensor.grad = Tensor._from_op(grad if owned else np.array(grad), None)
     else:
         tensor.grad.data += grad

@@ -261,6 +261,17 @@ def test_dtype_of_new_tensors():
     assert mg.tensor([1, 2], dtype=np.float64).dtype == np.float64
 
 
+def test_grad_has_the_leafs_dtype():
+    # float64 data times a float32 weight is float64, and so is the gradient on the way back;
+    # the weight's .grad is float32 all the same (PyTorch's rule), on first and later passes.
+    weight = mg.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    data = mg.tensor(np.array([3.0, 4.0]))
+    for expected in ([3.0, 4.0], [6.0, 8.0]):
+        (weight * data).sum().backward()
+        assert weight.grad.dtype == np.float32
+        np.testing.assert_array_equal(weight.grad.numpy(), expected)
+
+
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(RuntimeError, match="floating point.*int64"):
         mg.tensor([1, 2], requires_grad=True)
