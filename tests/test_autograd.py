@@ -261,6 +261,18 @@ def test_dtype_of_new_tensors():
     assert mg.tensor([1, 2], dtype=np.float64).dtype == np.float64
 
 
+def test_integer_tensors_meet_floats_as_in_pytorch():
+    ints = mg.tensor([1, 2])
+    assert (ints * 2.5).dtype == np.float32  # NumPy alone would give float64
+    assert (2.5 * ints).dtype == np.float32
+    assert (ints + 1).dtype == np.int64
+    assert (ints / 2).dtype == np.float32 and (ints / ints).dtype == np.float32
+    assert (ints * mg.ones(2)).dtype == np.float32
+    assert (ints * mg.tensor(np.ones(2))).dtype == np.float64
+    assert (mg.tensor([True, False]) + 1.5).dtype == np.float32
+    np.testing.assert_array_equal((ints / 2).numpy(), [0.5, 1.0])
+
+
 def test_grad_has_the_leafs_dtype():
     # float64 data times a float32 weight is float64, and so is the gradient on the way back;
     # the weight's .grad is float32 all the same (PyTorch's rule), on first and later passes.

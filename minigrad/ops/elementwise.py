@@ -44,13 +44,29 @@ def operand(value, like):
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor op")
 
 
+def promote_integers(a, b, name):
+    """PyTorch's dtype rule where NumPy's differs: an integer (or bool) tensor meeting a float
+    one takes the float's dtype (NumPy gives int64 + float32 -> float64), and dividing two
+    integer tensors gives float32 (NumPy: float64). Integer tensors never need gradients."""
+    a_float, b_float = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    if a_float and not b_float:
+        b = Tensor._from_op(b.data.astype(a.data.dtype), None)
+    elif b_float and not a_float:
+        a = Tensor._from_op(a.data.astype(b.data.dtype), None)
+    elif not a_float and name == "div":
+        a, b = (Tensor._from_op(t.data.astype(np.float32), None) for t in (a, b))
+    return a, b
+
+
 def binary(function, name):
-    """The public function of a two-input op: wrap constants, check shapes, apply."""
+    """The public function of a two-input op: wrap constants, promote dtypes, check shapes, apply."""
     def op(a, b):
         if not isinstance(a, Tensor):
             a = operand(a, b)
         if not isinstance(b, Tensor):
             b = operand(b, a)
+        if a.data.dtype != b.data.dtype or (name == "div" and a.data.dtype.kind != "f"):
+            a, b = promote_integers(a, b, name)
         if a.data.shape != b.data.shape:
             check_broadcast(name, a, b)
         return function.apply(a, b)
