@@ -247,7 +247,8 @@ def speed_up(lrs=(0.03, 0.1, 0.3), seeds=(0, 1), steps=400, eval_every=20, n_tra
     X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     # Standardised inputs (per colour channel, training statistics), as any CNN recipe does:
     # raw [0, 1] pixels would handicap the plain net and flatter BN's first layer.
-    mean, std = X_train.mean(axis=(0, 2, 3), keepdims=True), X_train.std(axis=(0, 2, 3), keepdims=True)
+    mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
+    std = X_train.std(axis=(0, 2, 3), keepdims=True)
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
     curves = {}
     for key, bn in (("standard", False), ("bn", True)):
