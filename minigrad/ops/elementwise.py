@@ -59,7 +59,7 @@ def promote_integers(a, b, name):
 
 
 def binary(function, name):
-    """The public function of a two-input op: wrap constants, promote dtypes, check shapes, apply."""
+    """The public function of a two-input op: wrap constants, promote, check shapes, apply."""
     def op(a, b):
         if not isinstance(a, Tensor):
             a = operand(a, b)
