@@ -148,7 +148,8 @@ def transpose(x, dim0=None, dim1=None):
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge axes start_dim..end_dim into one."""
-    start, end = _axis("flatten", start_dim, max(x.ndim, 1)), _axis("flatten", end_dim, max(x.ndim, 1))
+    ndim = max(x.ndim, 1)
+    start, end = _axis("flatten", start_dim, ndim), _axis("flatten", end_dim, ndim)
     merged = int(np.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
