@@ -1,11 +1,12 @@
 """Time BatchNorm's three implementations against PyTorch CPU (training forward + backward).
 
-    python examples/benchmark_batchnorm.py [--repeats 30] [--threads N]
+    python examples/benchmark_batchnorm.py [--repeats 30] [--threads N] [--settle 0.2]
 
 Each step is one training-mode `batch_norm` call with γ, β and running statistics, then a
 backward pass with a random upstream gradient, all in float32. Steps are interleaved
-(fused, staged, composed, torch, fused, ...) so machine noise hits every column alike, and
-medians are reported. "× torch" is the median time divided by PyTorch's median (> 1 means
+(fused, staged, composed, torch, fused, ...) so machine noise hits every column alike, each
+turn after --settle seconds of sleep and one untimed call (so PyTorch's idle threads are not
+spinning on a core during the next column's call; see timing.py), and medians are reported. "× torch" is the median time divided by PyTorch's median (> 1 means
 slower). PyTorch runs on `--threads` threads (default: every core). NumPy's elementwise ops
 and reductions use one, so `--threads 1` is the like-for-like comparison. The load average
 is printed too: on a busy machine every number is inflated. Without PyTorch only minigrad's
@@ -75,6 +76,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--settle", type=float, default=0.2)
     args = parser.parse_args()
     names = list(IMPLEMENTATIONS) + (["torch"] if torch is not None else [])
     if torch is not None:
@@ -87,7 +89,7 @@ def main():
     for case, shape in CASES.items():
         steps = [minigrad_step(shape, name) for name in IMPLEMENTATIONS]
         steps += [torch_step(shape)] if torch is not None else []
-        medians = interleaved_medians(steps, args.repeats, warmup=3)
+        medians = interleaved_medians(steps, args.repeats, warmup=3, settle=args.settle)
         print(header)
         print(f"{case + ' ms':<32}" + "".join(f"{1e3 * t:>10.2f}" for t in medians))
         if torch is not None:

@@ -6,6 +6,13 @@ minigrad, ...), medians are reported, and each table is printed under the load a
 was measured at. CPU time (time.process_time: every thread of this process, user + system)
 is kept beside wall time: it is steadier under load, and a CPU time far above the wall
 time shows threads spinning while they wait for each other.
+
+Taking turns has a trap of its own: after a call, a library's idle worker threads keep a core
+busy for a while in case more work comes (spin-waiting; measured here: OpenBLAS, under NumPy,
+about 110 ms, PyTorch's OpenMP pool about 10 ms). The next contender then runs beside a
+spinning thread and loses a core it did not use itself. With `settle` > 0 each turn sleeps
+that long, so the other library's threads go quiet, then makes one untimed call, so its own
+threads are awake, and then the timed call: what a training loop running one library sees.
 """
 import os
 import platform
@@ -14,8 +21,9 @@ import time
 import numpy as np
 
 
-def interleaved_times(steps, repeats, warmup=2):
-    """Median wall and CPU seconds per call of each step function, calling them in turn.
+def interleaved_times(steps, repeats, warmup=2, settle=0.0):
+    """Median wall and CPU seconds per call of each step function, calling them in turn
+    (each turn: `settle` seconds of sleep and one untimed call first, when settle > 0).
 
     Returns one dict per step: {"wall": median, "cpu": median, "walls": [...], "cpus": [...]}.
     """
@@ -25,6 +33,9 @@ def interleaved_times(steps, repeats, warmup=2):
     walls, cpus = [[] for _ in steps], [[] for _ in steps]
     for _ in range(repeats):
         for i, step in enumerate(steps):
+            if settle:
+                time.sleep(settle)
+                step()
             wall, cpu = time.perf_counter(), time.process_time()
             step()
             cpus[i].append(time.process_time() - cpu)
@@ -33,9 +44,9 @@ def interleaved_times(steps, repeats, warmup=2):
             for w, c in zip(walls, cpus)]
 
 
-def interleaved_medians(steps, repeats, warmup=2):
+def interleaved_medians(steps, repeats, warmup=2, settle=0.0):
     """Median wall seconds per call of each step function, calling them in turn."""
-    return [t["wall"] for t in interleaved_times(steps, repeats, warmup)]
+    return [t["wall"] for t in interleaved_times(steps, repeats, warmup, settle)]
 
 
 def load_average():
