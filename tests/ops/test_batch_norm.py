@@ -131,6 +131,33 @@ def test_implementations_agree_forward_and_backward(case, affine):
                                            err_msg=f"{name} vs composed: {what}")
 
 
+def channels_last(a):
+    """The same (N, C, ...) array, stored with the channel axis innermost (as after Conv2d)."""
+    to_last = (0, *range(2, a.ndim), 1)
+    return np.ascontiguousarray(a.transpose(to_last)).transpose(np.argsort(to_last))
+
+
+def strides(a):
+    """The strides of the axes longer than 1 (a length-1 axis has no meaningful stride)."""
+    return [stride for stride, length in zip(a.strides, a.shape) if length > 1]
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@given(case=cases())
+def test_memory_layout_changes_neither_result_nor_layout(implementation, case):
+    """Channels-last input gives the same numbers as contiguous input, and fused BN keeps
+    the layout in y and dx (the next op then reads memory in order)."""
+    stored_last = Case(channels_last(case.x), case.gamma, case.beta, case.eps,
+                       channels_last(case.upstream))
+    expected, got = run(case, implementation), run(stored_last, implementation)
+    for what, a, b in zip(("output", "dx", "dgamma", "dbeta"), expected, got):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * max(1.0, np.abs(a).max()),
+                                   err_msg=what)
+    if implementation == "fused":
+        for what, a in zip(("output", "dx"), got):
+            assert strides(a) == strides(stored_last.x), (what, a.strides, stored_last.x.strides)
+
+
 # --------------------------------------------------------------------------- 3. projection
 
 
