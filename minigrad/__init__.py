@@ -9,6 +9,7 @@ from .ops import (abs, add, argmax, argmin, binary_cross_entropy_with_logits, br
                   nll_loss, pad, permute, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze,
                   stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
 from .gradcheck import gradcheck
+from .parallel import get_num_threads, set_num_threads
 from .serialization import load, save
 from . import nn
 from . import analysis

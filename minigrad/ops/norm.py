@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, Tensor
+from ..parallel import over_batch_blocks
 
 # --------------------------------------------------------------------------- shapes
 
@@ -116,16 +117,24 @@ def batch_statistics(x, eps):
     """
     count = values_per_channel(x.shape)
     mean = channel_sum(x) / count
-    centred = x - spread_over_sample(mean, x)
+    mean_over_sample, centred = spread_over_sample(mean, x), np.empty_like(x)
+    over_batch_blocks(lambda block, out: np.subtract(block, mean_over_sample, out=out), x, centred)
     var = channel_dot(centred, centred) / count
     return centred, mean, var, 1 / np.sqrt(var + eps)
 
 
 def scale_and_shift(a, scale, bias):
-    """y = a·scale + β per channel (β may be None), as a fresh array."""
-    y = a * spread_over_sample(scale, a)
-    if bias is not None:
-        y += spread_over_sample(per_channel(bias, a.ndim), a)
+    """y = a·scale + β per channel (β may be None), as a fresh array laid out like a."""
+    scale = spread_over_sample(scale, a)
+    shift = None if bias is None else spread_over_sample(per_channel(bias, a.ndim), a)
+
+    def scale_and_shift_block(block, y):
+        np.multiply(block, scale, out=y)
+        if shift is not None:
+            y += shift
+
+    y = np.empty_like(a)
+    over_batch_blocks(scale_and_shift_block, a, y)
     return y
 
 
@@ -197,11 +206,19 @@ class FusedBatchNorm(Function):
         dgamma = channel_dot(dy, centred) * inv_std      # dγ = Σ dy·x̂   = m·mean(dx̂·x̂)/γ
         dx = None
         if ctx.needs_input_grad[0]:
-            # dx = (γ/s)·(dy − dβ/m − x̂·dγ/m), in four passes over memory
-            dx = centred * spread_over_sample(inv_std * dgamma / m, centred)
-            dx += spread_over_sample(dbeta / m, centred)
-            np.subtract(dy, dx, out=dx)
-            dx *= spread_over_sample(gamma * inv_std, centred)
+            # dx = (γ/s)·(dy − dβ/m − x̂·dγ/m): four passes over memory, run on blocks of
+            # samples in parallel (minigrad/parallel.py)
+            along_x_hat, along_one, gain = (spread_over_sample(v, centred) for v in
+                                            (inv_std * dgamma / m, dbeta / m, gamma * inv_std))
+
+            def input_gradient(dy, centred, dx):
+                np.multiply(centred, along_x_hat, out=dx)  # x̂·dγ/m    (x̂ = centred/s)
+                dx += along_one                             # + dβ/m
+                np.subtract(dy, dx, out=dx)                 # dy − ...
+                dx *= gain                                  # · γ/s
+
+            dx = np.empty_like(centred)
+            over_batch_blocks(input_gradient, dy, centred, dx)
         return dx, dgamma.reshape(-1), dbeta.reshape(-1)
 
 
@@ -241,6 +258,9 @@ def _check_batch_norm(x, running_mean, running_var, weight, bias, training, impl
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...) with at least 2 "
                          f"dimensions, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"batch_norm: expected a floating-point input, got {x.dtype} "
+                        f"(convert it first, e.g. x.float())")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:

@@ -359,3 +359,5 @@ def test_bad_arguments_name_the_shapes():
         F.batch_norm(x, None, None, training=False)
     with pytest.raises(ValueError, match="implementation"):
         F.batch_norm(x, None, None, training=True, implementation="magic")
+    with pytest.raises(TypeError, match="floating-point input, got int64"):
+        F.batch_norm(mg.tensor(np.arange(24).reshape(4, 3, 2)), None, None, training=True)

@@ -1,0 +1,66 @@
+"""Running a long elementwise computation on blocks of the batch, one block per core.
+
+NumPy runs an elementwise loop on one core (only BLAS, behind matmul, uses several), but it
+releases Python's GIL while the loop runs, so threads can work on different parts of the
+batch at once. Each element goes through the same arithmetic whatever the split, so results
+are identical, to the last bit, for any number of threads.
+
+Split a whole chain of passes (e.g. BatchNorm's backward: four passes over dx), not each
+pass: waking a thread costs tens of microseconds, and a chain over a block of samples also
+finds its block still in cache from the previous pass. The batch axis is the outermost axis
+in memory for NCHW and channels-last data alike, so a block of samples is one contiguous run.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+SMALLEST_BLOCK = 1 << 18  # elements (1 MiB of float32); for less, a thread costs more than it saves
+
+
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+_threads = usable_cores()
+_pool = None
+
+
+def get_num_threads():
+    """How many threads elementwise chains use (default: the cores this process may use)."""
+    return _threads
+
+
+def set_num_threads(threads):
+    """Use `threads` threads for elementwise chains; 1 runs everything on the calling thread.
+
+    As torch.set_num_threads, except that NumPy's BLAS (matmul) is left alone: it reads
+    OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) once, when NumPy is imported.
+    """
+    global _threads, _pool
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {threads!r}")
+    if _pool is not None:
+        _pool.shutdown()
+    _threads, _pool = threads, None
+
+
+def over_batch_blocks(function, *arrays):
+    """function(*blocks) for matching blocks of samples (axis 0) of `arrays`, in parallel.
+
+    `function` writes its results into its blocks (an output array passed among `arrays`);
+    its return value is ignored. The calling thread takes the first block itself.
+    """
+    batch, size = len(arrays[0]), arrays[0].size
+    blocks = max(1, min(_threads, batch, size // SMALLEST_BLOCK))
+    bounds = [batch * i // blocks for i in range(blocks + 1)]
+    parts = [[a[start:end] for a in arrays] for start, end in zip(bounds, bounds[1:])]
+    others = [_worker_pool().submit(function, *part) for part in parts[1:]]
+    function(*parts[0])
+    for other in others:
+        other.result()  # waits, and re-raises an error from that block
+
+
+def _worker_pool():
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max(1, _threads - 1), thread_name_prefix="minigrad")
+    return _pool

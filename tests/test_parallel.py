@@ -1,0 +1,84 @@
+"""Splitting elementwise chains over batch blocks (minigrad/parallel.py)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import minigrad as mg
+from minigrad import parallel
+from minigrad.nn import functional as F
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count inside a test; the default comes back afterwards."""
+    before = mg.get_num_threads()
+    yield mg.set_num_threads
+    mg.set_num_threads(before)
+
+
+def double_into(x, out):
+    np.multiply(x, 2, out=out)
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=st.integers(1, 9), count=st.integers(1, 4))
+def test_every_sample_is_computed_once(batch, count):
+    """With tiny blocks allowed, any batch size splits into blocks that cover it exactly."""
+    x = np.arange(batch * 3, dtype=np.float64).reshape(batch, 3) + 1
+    out = np.zeros_like(x)
+    before, smallest = mg.get_num_threads(), parallel.SMALLEST_BLOCK
+    try:
+        mg.set_num_threads(count)
+        parallel.SMALLEST_BLOCK = 1
+        parallel.over_batch_blocks(lambda x, out: np.add(out, 2 * x, out=out), x, out)
+    finally:
+        mg.set_num_threads(before)
+        parallel.SMALLEST_BLOCK = smallest
+    np.testing.assert_array_equal(out, 2 * x)
+
+
+def batch_norm_results(x, upstream):
+    x = mg.tensor(x, requires_grad=True)
+    weight, bias = mg.ones(x.shape[1], requires_grad=True), mg.zeros(x.shape[1], requires_grad=True)
+    y = F.batch_norm(x, None, None, weight * 1.5, bias + 0.5, training=True)
+    y.backward(upstream)
+    return y.data, x.grad.data, weight.grad.data, bias.grad.data
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batch_norm_is_bitwise_the_same_on_one_or_two_threads(threads, channels_last):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32, 16, 16), dtype=np.float32)  # two blocks
+    upstream = rng.standard_normal(x.shape, dtype=np.float32)
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    assert x.size >= 2 * parallel.SMALLEST_BLOCK  # so two threads do split it
+    threads(1)
+    one = batch_norm_results(x, upstream)
+    threads(2)
+    two = batch_norm_results(x, upstream)
+    for name, a, b in zip(("y", "dx", "dgamma", "dbeta"), one, two):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_an_error_in_a_worker_block_reaches_the_caller(threads):
+    threads(2)
+    x = np.ones((4, parallel.SMALLEST_BLOCK), dtype=np.float32) * np.arange(4)[:, None]
+
+    def fail_on_second_half(x):  # the caller runs rows 0-1, the worker rows 2-3
+        if x[0, 0] >= 2:
+            raise RuntimeError("block failed")
+
+    with pytest.raises(RuntimeError, match="block failed"):
+        parallel.over_batch_blocks(fail_on_second_half, x)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_names_a_bad_value(bad):
+    with pytest.raises(ValueError, match=f"positive int, got {bad!r}"):
+        mg.set_num_threads(bad)
+
+
+def test_get_num_threads_returns_what_was_set(threads):
+    threads(3)
+    assert mg.get_num_threads() == 3
