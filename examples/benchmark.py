@@ -3,12 +3,13 @@
     python examples/benchmark.py [--repeats 20] [--threads N] [--json benchmark.json]
 
 Both frameworks get the same inputs, float32, and the same number of threads (NumPy's BLAS
-threads; --threads N restarts the script with OPENBLAS_NUM_THREADS=N, since BLAS reads it
-once at start-up). Calls are interleaved (minigrad, torch, minigrad, ...) so machine noise
-hits both alike, and medians are reported, of wall time and of CPU time (all threads).
-Each turn first sleeps --settle seconds and makes one untimed call: without that, the
-other library's idle threads are still spinning on a core (timing.py says more), which
-made PyTorch look 1.4× slower than it is on the CNN step.
+threads, which minigrad.set_num_threads also gets; --threads N restarts the script with
+OPENBLAS_NUM_THREADS=N, since BLAS reads it once at start-up). Calls are interleaved
+(minigrad, torch, minigrad, ...) so machine noise hits both alike, and medians are
+reported, of wall time and of CPU time (all threads). Each turn first runs its step
+untimed for --warm-for seconds: without that, the other library's idle threads are still
+spinning on a core (timing.py says more), which made PyTorch look 1.4× slower than it is
+on the CNN step.
 Ratios > 1 mean minigrad is slower; "must"/"aim" are the targets of issue 6. GFLOP/s counts
 the multiply-adds of the matmuls/convolutions, forward and backward, and is compared with
 this machine's GEMM peak, measured in the same run with one large np.matmul. The header
@@ -197,13 +198,13 @@ def target(must, aim):
     return " ".join(f"{word} ≤{value:g}" for word, value in goals if value)
 
 
-def run_workload(build, repeats, settle):
+def run_workload(build, repeats, warm_for):
     """Interleaved timings of minigrad's and (if installed) PyTorch's step."""
     libraries = [mg] + ([torch] if torch is not None else [])
     mg.manual_seed(0)
     if torch is not None:
         torch.manual_seed(0)
-    return interleaved_times([build(lib) for lib in libraries], repeats, settle=settle)
+    return interleaved_times([build(lib) for lib in libraries], repeats, warm_for=warm_for)
 
 
 def main(argv=None):
@@ -211,9 +212,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: NumPy's)")
     parser.add_argument("--json", default="benchmark.json")
-    parser.add_argument("--settle", type=float, default=0.2,
-                        help="seconds of sleep before each turn, so the other library's idle "
-                             "threads stop spinning (timing.py); 0 to see what it changes")
+    parser.add_argument("--warm-for", type=float, default=0.2,
+                        help="seconds of untimed calls before each timed one, so the other "
+                             "library's idle threads stop spinning (timing.py); 0: none")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe")
     parser.add_argument("--return-freed-memory", action="store_true",
                         help="keep glibc's default of returning freed blocks to the OS")
@@ -223,6 +224,7 @@ def main(argv=None):
                    OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable, *sys.argv], env)  # BLAS reads it at import
     threads = numpy_threads()
+    mg.set_num_threads(threads)
     if torch is not None:
         torch.set_num_threads(threads)
 
@@ -232,15 +234,15 @@ def main(argv=None):
     print(f"freed memory kept for reuse (minigrad.allocator): {info['reuse_freed_memory']}")
     peak = gemm_peak_gflops()
     print(f"GEMM peak (np.matmul 2048² float32): {peak:.1f} GFLOP/s; medians of {args.repeats} "
-          f"interleaved calls, {args.settle:g} s settle before each, float32\n")
+          f"interleaved calls, each after {args.warm_for:g} s of untimed ones, float32\n")
     columns = (f"{'workload':<21}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}{'CPU ratio':>10}"
                f"{'GFLOP/s':>9}{'% peak':>8}   target")
     print(columns + "\n" + "-" * len(columns))
-    results = {**info, "threads": threads, "repeats": args.repeats, "settle_s": args.settle,
+    results = {**info, "threads": threads, "repeats": args.repeats, "warm_for_s": args.warm_for,
                "gemm_peak_gflops": peak,
                "torch": torch.__version__ if torch is not None else None, "workloads": {}}
     for name, build, flops, ops, must, aim in WORKLOADS:
-        timings = run_workload(build, args.repeats, args.settle)
+        timings = run_workload(build, args.repeats, args.warm_for)
         ours, theirs = timings[0], timings[1] if len(timings) > 1 else None
         gflops = flops / ours["wall"] / 1e9 if flops else None
         row = {"minigrad": ours, "torch": theirs, "gflops": gflops, "must": must, "aim": aim,

@@ -1,16 +1,17 @@
 """Time BatchNorm's three implementations against PyTorch CPU (training forward + backward).
 
-    python examples/benchmark_batchnorm.py [--repeats 30] [--threads N] [--settle 0.2]
+    python examples/benchmark_batchnorm.py [--repeats 30] [--threads N] [--warm-for 0.2]
 
 Each step is one training-mode `batch_norm` call with γ, β and running statistics, then a
 backward pass with a random upstream gradient, all in float32. Steps are interleaved
 (fused, staged, composed, torch, fused, ...) so machine noise hits every column alike, each
-turn after --settle seconds of sleep and one untimed call (so PyTorch's idle threads are not
-spinning on a core during the next column's call; see timing.py), and medians are reported. "× torch" is the median time divided by PyTorch's median (> 1 means
-slower). PyTorch runs on `--threads` threads (default: every core). NumPy's elementwise ops
-and reductions use one, so `--threads 1` is the like-for-like comparison. The load average
-is printed too: on a busy machine every number is inflated. Without PyTorch only minigrad's
-columns are printed.
+timed call after --warm-for seconds of untimed ones (so PyTorch's idle threads are not
+spinning on a core during the next column's call; see timing.py), and medians are
+reported. "× torch" is the median time divided by PyTorch's median (> 1 means slower).
+PyTorch and minigrad's elementwise chains (minigrad.set_num_threads) run on `--threads`
+threads (default: every core); minigrad's reductions use one. The load average is printed
+too: on a busy machine every number is inflated. Without PyTorch only minigrad's columns
+are printed.
 """
 import argparse
 import os
@@ -76,8 +77,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--settle", type=float, default=0.2)
+    parser.add_argument("--warm-for", type=float, default=0.2)
     args = parser.parse_args()
+    mg.set_num_threads(args.threads)
     names = list(IMPLEMENTATIONS) + (["torch"] if torch is not None else [])
     if torch is not None:
         torch.set_num_threads(args.threads)
@@ -89,7 +91,7 @@ def main():
     for case, shape in CASES.items():
         steps = [minigrad_step(shape, name) for name in IMPLEMENTATIONS]
         steps += [torch_step(shape)] if torch is not None else []
-        medians = interleaved_medians(steps, args.repeats, warmup=3, settle=args.settle)
+        medians = interleaved_medians(steps, args.repeats, warmup=3, warm_for=args.warm_for)
         print(header)
         print(f"{case + ' ms':<32}" + "".join(f"{1e3 * t:>10.2f}" for t in medians))
         if torch is not None:

@@ -7,12 +7,15 @@ was measured at. CPU time (time.process_time: every thread of this process, user
 is kept beside wall time: it is steadier under load, and a CPU time far above the wall
 time shows threads spinning while they wait for each other.
 
-Taking turns has a trap of its own: after a call, a library's idle worker threads keep a core
-busy for a while in case more work comes (spin-waiting; measured here: OpenBLAS, under NumPy,
-about 110 ms, PyTorch's OpenMP pool about 10 ms). The next contender then runs beside a
-spinning thread and loses a core it did not use itself. With `settle` > 0 each turn sleeps
-that long, so the other library's threads go quiet, then makes one untimed call, so its own
-threads are awake, and then the timed call: what a training loop running one library sees.
+Taking turns has traps of its own. After a call, a library's idle worker threads keep a core
+busy for a while in case more work comes (spin-waiting; measured here: OpenBLAS, under
+NumPy, about 110 ms; PyTorch's OpenMP pool about 10 ms), so the next contender runs beside a
+spinning thread and loses a core it did not use itself. And a core that has been idle runs
+slowly for its first ~0.1 s of work (measured here: a BatchNorm step split over two threads
+was no faster than on one until its step had run for 0.1 s). So with `warm_for` > 0 each
+turn first runs its step untimed for that long (at least once), which outlasts the other
+library's spinning and wakes the cores, and then times one call: what a training loop that
+runs one library step after step sees.
 """
 import os
 import platform
@@ -21,9 +24,9 @@ import time
 import numpy as np
 
 
-def interleaved_times(steps, repeats, warmup=2, settle=0.0):
+def interleaved_times(steps, repeats, warmup=2, warm_for=0.0):
     """Median wall and CPU seconds per call of each step function, calling them in turn
-    (each turn: `settle` seconds of sleep and one untimed call first, when settle > 0).
+    (each turn after `warm_for` seconds of untimed calls, when warm_for > 0).
 
     Returns one dict per step: {"wall": median, "cpu": median, "walls": [...], "cpus": [...]}.
     """
@@ -33,9 +36,8 @@ def interleaved_times(steps, repeats, warmup=2, settle=0.0):
     walls, cpus = [[] for _ in steps], [[] for _ in steps]
     for _ in range(repeats):
         for i, step in enumerate(steps):
-            if settle:
-                time.sleep(settle)
-                step()
+            if warm_for:
+                run_for(step, warm_for)
             wall, cpu = time.perf_counter(), time.process_time()
             step()
             cpus[i].append(time.process_time() - cpu)
@@ -44,9 +46,17 @@ def interleaved_times(steps, repeats, warmup=2, settle=0.0):
             for w, c in zip(walls, cpus)]
 
 
-def interleaved_medians(steps, repeats, warmup=2, settle=0.0):
+def run_for(step, seconds):
+    """Call step() until `seconds` have passed (at least once)."""
+    start = time.perf_counter()
+    step()
+    while time.perf_counter() - start < seconds:
+        step()
+
+
+def interleaved_medians(steps, repeats, warmup=2, warm_for=0.0):
     """Median wall seconds per call of each step function, calling them in turn."""
-    return [t["wall"] for t in interleaved_times(steps, repeats, warmup, settle)]
+    return [t["wall"] for t in interleaved_times(steps, repeats, warmup, warm_for)]
 
 
 def load_average():
