@@ -9,6 +9,12 @@ Split a whole chain of passes (e.g. BatchNorm's backward: four passes over dx), 
 pass: waking a thread costs tens of microseconds, and a chain over a block of samples also
 finds its block still in cache from the previous pass. The batch axis is the outermost axis
 in memory for NCHW and channels-last data alike, so a block of samples is one contiguous run.
+
+Measured on a 2-core machine (examples/benchmark.py): BatchNorm2d forward + backward on
+(128, 64, 16, 16) float32 went from ~11 to ~9 ms. Inside a CNN step the gain is smaller,
+because after each matmul NumPy's BLAS (OpenBLAS) keeps its idle threads spinning for about
+0.1 s, and they share the second core with ours; OPENBLAS_THREAD_TIMEOUT=4, set before NumPy
+is imported, lets them sleep at once (CNN step ~255 → ~240 ms).
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
