@@ -11,10 +11,9 @@ finds its block still in cache from the previous pass. The batch axis is the out
 in memory for NCHW and channels-last data alike, so a block of samples is one contiguous run.
 
 Measured on a 2-core machine (examples/benchmark.py): BatchNorm2d forward + backward on
-(128, 64, 16, 16) float32 went from ~11 to ~9 ms. Inside a CNN step the gain is smaller,
-because after each matmul NumPy's BLAS (OpenBLAS) keeps its idle threads spinning for about
-0.1 s, and they share the second core with ours; OPENBLAS_THREAD_TIMEOUT=4, set before NumPy
-is imported, lets them sleep at once (CNN step ~255 → ~240 ms).
+(128, 64, 16, 16) float32 went from ~11 to ~8-9 ms. Inside a CNN training step the gain is
+lost in the noise: after each matmul, NumPy's BLAS (OpenBLAS) keeps its idle threads
+spinning for about 0.1 s, and they share the second core with ours.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
