@@ -9,7 +9,7 @@ Linear layer: the same filters are applied at every position, which is what lets
 MLP of train_mlp.py on images.
 
 Measured with the defaults (cifar_like, 5 epochs, seed 0) on an idle 2-core machine: with
-BatchNorm 82% train / 80.5% test accuracy in 51 s (two BLAS threads, 101 s of CPU time); with
+BatchNorm 82% train / 80.5% test accuracy in 46-51 s (two threads, 91-102 s of CPU time); with
 OPENBLAS_NUM_THREADS=1, 80% / 77.5% in 59 s (the two runs round differently and drift apart).
 Without BN, 48% / 47% at the same lr (BN is what lets this lr work; the MLP reaches 57%).
 """
