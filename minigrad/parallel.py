@@ -21,11 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 SMALLEST_BLOCK = 1 << 18  # elements (1 MiB of float32); for less, a thread costs more than it saves
 
 
-def usable_cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-_threads = usable_cores()
+_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 _pool = None
 
 
@@ -59,9 +55,11 @@ def over_batch_blocks(function, *arrays):
     bounds = [batch * i // blocks for i in range(blocks + 1)]
     parts = [[a[start:end] for a in arrays] for start, end in zip(bounds, bounds[1:])]
     others = [_worker_pool().submit(function, *part) for part in parts[1:]]
-    function(*parts[0])
-    for other in others:
-        other.result()  # waits, and re-raises an error from that block
+    try:
+        function(*parts[0])
+    finally:
+        for other in others:
+            other.result()  # waits, and re-raises an error from that block
 
 
 def _worker_pool():
@@ -69,3 +67,13 @@ def _worker_pool():
     if _pool is None:
         _pool = ThreadPoolExecutor(max(1, _threads - 1), thread_name_prefix="minigrad")
     return _pool
+
+
+def _forget_pool():
+    """A forked child (multiprocessing on Linux) inherits the pool but not its threads."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

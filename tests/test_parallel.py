@@ -1,4 +1,7 @@
 """Splitting elementwise chains over batch blocks (minigrad/parallel.py)."""
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -71,6 +74,20 @@ def test_an_error_in_a_worker_block_reaches_the_caller(threads):
 
     with pytest.raises(RuntimeError, match="block failed"):
         parallel.over_batch_blocks(fail_on_second_half, x)
+
+
+def large_batch_norm_sum(_):
+    x = mg.tensor(np.ones((8, parallel.SMALLEST_BLOCK), dtype=np.float32))
+    return float(F.batch_norm(x, None, None, training=True).sum().item())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_threads_of_its_own(threads):
+    """The pool's threads do not survive fork; a child must start its own, not wait forever."""
+    threads(2)
+    large_batch_norm_sum(None)  # the parent's pool now exists
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(large_batch_norm_sum, [0]).get(timeout=60) == [0.0]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
