@@ -179,8 +179,7 @@ def _memory_probe(library, reuse):
     lib = mg if library == "minigrad" else torch
     if reuse:
         reuse_freed_memory()
-    if lib is torch:
-        torch.set_num_threads(numpy_threads())
+    lib.set_num_threads(numpy_threads())  # as in main(): both get BLAS's thread count
     step = cnn_step(lib)
     with open("/proc/self/statm") as f:
         before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20

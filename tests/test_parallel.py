@@ -19,10 +19,6 @@ def threads():
     mg.set_num_threads(before)
 
 
-def double_into(x, out):
-    np.multiply(x, 2, out=out)
-
-
 @settings(max_examples=30, deadline=None)
 @given(batch=st.integers(1, 9), count=st.integers(1, 4))
 def test_every_sample_is_computed_once(batch, count):
