@@ -1,13 +1,15 @@
 """Lesson 07: beyond BatchNorm: other norms, LayerNorm, batch size, and Theorem 4.1 in training.
 
-1. Santurkar et al. 2018 §4.1: replace BN's standard deviation by an ℓ1, ℓ2 or ℓ∞ norm
+1. Santurkar et al. 2018 §3.2: replace BN's standard deviation by an ℓ1, ℓ2 or ℓ∞ norm
    (`nn.LpBatchNorm1d`, minigrad/ops/lp_norm.py). The activations lose BN's fixed moments and
-   move around more, yet the nets train about as well: BN's benefit is not "Gaussian,
-   stable inputs". LayerNorm (statistics per sample instead of per batch) joins the race.
+   (ℓ∞) move around more, yet every variant trains better than no normalisation, and ℓ1 and
+   ℓ2 about as well as BN (ℓ∞ clearly less well). LayerNorm (statistics per sample instead of
+   per batch) joins the race.
 2. Batch size: BN's statistics come from the batch, so at batch 2 training sees very noisy
    normalisation and evaluation (running statistics) a different network: a train/eval gap.
 3. Theorem 4.1 measured during training: ‖∇_y L̂‖² against (γ²/σ²)(‖g‖² − ⟨1,g⟩²/m − ⟨g,ŷ⟩²/m)
-   for every BN layer, and Observation 4.3: BN can represent the un-normalised net exactly.
+   for every BN layer (it holds, yet here predicts almost no reduction), and Observation 4.3:
+   BN can represent the un-normalised net exactly, at γ = σ.
 
 Every net is a ReLU MLP with He init on the 10-class teacher task, trained with plain SGD.
 """
@@ -24,7 +26,7 @@ from minigrad.analysis import ActivationRecorder, drift
 from . import models, plotting
 from .loss_landscape import teacher_task
 
-GALLERY = ("norms_training.png", "ℓ1, ℓ2 and ℓ∞ BatchNorm (Santurkar et al. §4.1), BatchNorm and "
+GALLERY = ("norms_training.png", "ℓ1, ℓ2 and ℓ∞ BatchNorm (Santurkar et al. §3.2), BatchNorm and "
            "LayerNorm against no normalisation: depth-8 ReLU MLP, training loss, bands over seeds.")
 METHODS = {"standard": None, "bn": nn.BatchNorm1d, "l1": partial(nn.LpBatchNorm1d, p=1),
            "l2": partial(nn.LpBatchNorm1d, p=2), "linf": partial(nn.LpBatchNorm1d, p=math.inf),

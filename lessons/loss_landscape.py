@@ -5,7 +5,7 @@
    claimed benefit is that these change less: the landscape is smoother, so large steps are
    safe. The comparison means something only where both nets train (PAPERS.md §8), so the
    lesson also shows a regime where the raw numbers favour the net without BN because that
-   net is stuck on a flat plateau.
+   net spends its first 125-200 steps on a flat plateau and then learns slowly.
 2. Curvature: the top eigenvalue of the Hessian over training, against 2/lr, the stability
    edge of gradient descent from lesson 2 (`minigrad.analysis.hessian`).
 3. Li et al. 2018: filter-normalised 2-D loss surfaces around trained nets, and why the
@@ -37,7 +37,7 @@ REGIMES = {
     "main": {"lr": 0.3, "init": "he", "depth": 6,
              "title": "He init, lr 0.3: both nets train"},
     "torch_init": {"lr": 0.3, "init": "torch", "depth": 6,
-                   "title": "PyTorch's default init, lr 0.3: the net without BN is stuck"},
+                   "title": "PyTorch's default init, lr 0.3: the net without BN starts on a plateau"},
     "small_lr": {"lr": 0.05, "init": "he", "depth": 6,
                  "title": "He init, lr 0.05"},
 }
@@ -165,7 +165,8 @@ def curvature_study(seeds, steps, every, iters=20, lr=0.3, data=None):
 
 
 def curvature_summary(study, seeds, lr):
-    """Per seed: the median top eigenvalue over the second half of training, per net, and 2/lr."""
+    """Per seed and net: the top eigenvalue at init, its median and maximum over the second half
+    of training and its value at the last probe; and 2/lr."""
     rows = []
     for k, seed in enumerate(seeds):
         row = {"seed": seed}
@@ -174,7 +175,8 @@ def curvature_summary(study, seeds, lr):
             late = run["top_eigenvalue"][len(run["step"]) // 2:]
             row[net] = {"at_init": float(run["top_eigenvalue"][0]),
                         "late_median": float(np.median(late)),
-                        "late_max": float(np.max(late))}
+                        "late_max": float(np.max(late)),
+                        "at_end": float(run["top_eigenvalue"][-1])}
         rows.append(row)
     return {"per_seed": rows, "two_over_lr": 2 / lr}
 
