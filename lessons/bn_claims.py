@@ -9,9 +9,9 @@ this scale. (Internal covariate shift is lesson 05, smoothness lesson 06.) Every
 ReLU (or sigmoid) net from lessons/models.py with weights N(0, c/fan_in) and zero biases, so
 the init is always stated; the speed test uses the small CNN of the same file (He init).
 
-Each experiment is a list of independent runs, one module-level function call per network
-(`init_run`, `gradient_run`, `edge_run`, `lr_run`, `regulariser_run`, `speed_run`), which
-builds its data and seeds everything from its arguments.
+Each experiment is a list of independent `Run`s, one per network (`init_run`, `gradient_run`,
+`edge_run`, `lr_run`, `regulariser_run`, `speed_run`: each builds its data and seeds everything
+from its arguments), executed by `run_all` (lessons/runs.py: parallel, cached).
 """
 from functools import lru_cache
 
@@ -24,6 +24,7 @@ from minigrad.data import cifar_like, make_mnist_like, make_teacher_classificati
 
 from . import is_quick, plotting
 from .models import accuracy, mlp, train, vgg_like
+from .runs import Run, run_all
 
 GALLERY = ("init_heatmap.png", "Weight-init scale × depth: without BN only a narrow band of "
            "init scales trains; with BN every cell does")
@@ -52,7 +53,7 @@ def trains(loss):
 NORMS = {"standard": None, "bn": nn.BatchNorm1d}
 
 
-def init_run(key, depth, c, seed, steps, lr, batch_size, n):
+def init_run(*, key, depth, c, seed, steps, lr, batch_size, n):
     """One net of the init sweep (ReLU, weights N(0, c/fan_in)): its final training loss."""
     X, y = teacher_task(n, seed)
     mg.manual_seed(seed)
@@ -63,9 +64,12 @@ def init_run(key, depth, c, seed, steps, lr, batch_size, n):
 def init_sweep(depths=(6, 12), scales=INIT_SCALES, seeds=(0, 1, 2), steps=300, lr=0.1,
                batch_size=128, n=4096):
     """Final training loss for weights N(0, c/fan_in), per (norm, depth, c, seed)."""
-    loss = {key: np.array([[[init_run(key, depth, c, seed, steps, lr, batch_size, n)
-                             for seed in seeds] for c in scales] for depth in depths])
-            for key in NORMS}
+    runs = [Run(init_run, key=key, depth=depth, c=float(c), seed=seed, steps=steps, lr=lr,
+                batch_size=batch_size, n=n)
+            for key in NORMS for depth in depths for c in scales for seed in seeds]
+    losses = np.reshape(run_all(runs, desc="init sweep"),
+                        (len(NORMS), len(depths), len(scales), len(seeds)))
+    loss = dict(zip(NORMS, losses))
     return {"depths": list(depths), "scales": list(scales), "seeds": list(seeds), "loss": loss}
 
 
@@ -111,7 +115,7 @@ def layer_gradient_norms(model, X, y):
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
 
 
-def gradient_run(activation, depth, key, seed, steps, lr, c, n, batch_size):
+def gradient_run(*, activation, depth, key, seed, steps, lr, c, n, batch_size):
     """One net's per-layer gradient norms at init (first batch), then its training loss."""
     X, y = teacher_task(n, seed)
     mg.manual_seed(seed)
@@ -124,16 +128,18 @@ def gradient_run(activation, depth, key, seed, steps, lr, c, n, batch_size):
 def gradient_flow(activations=("sigmoid", "relu"), depths=(6, 12), seeds=(0, 1, 2), steps=300,
                   lr=0.1, c=2.0, n=4096, batch_size=128):
     """Per-layer gradient norms at init, and the loss curve, with and without BN."""
-    results = {}
-    for activation in activations:
-        for depth in depths:
-            for key in NORMS:
-                runs = [gradient_run(activation, depth, key, seed, steps, lr, c, n, batch_size)
-                        for seed in seeds]
-                results[(activation, depth, key)] = {
-                    "grad_norms": np.array([r["grad_norms"] for r in runs]),
-                    "loss": np.array([r["loss"] for r in runs])}
-    return results
+    cases = [(activation, depth, key) for activation in activations for depth in depths
+             for key in NORMS]
+    runs = [Run(gradient_run, activation=activation, depth=depth, key=key, seed=seed, steps=steps,
+                lr=lr, c=c, n=n, batch_size=batch_size)
+            for activation, depth, key in cases for seed in seeds]
+    results = iter(run_all(runs, desc="gradient flow"))
+    flow = {}
+    for case in cases:
+        per_seed = [next(results) for _ in seeds]
+        flow[case] = {"grad_norms": np.array([r["grad_norms"] for r in per_seed]),
+                      "loss": np.array([r["loss"] for r in per_seed])}
+    return flow
 
 
 def plot_gradient_flow(flow):
@@ -163,7 +169,7 @@ def plot_gradient_flow(flow):
 LR_GRID = tuple(0.01 * (300 ** (1 / 8)) ** np.arange(11))  # 0.01 to 12.5, ×2.04 a step
 
 
-def edge_run(key, seed, depth, n, batch_size, hessian_iters):
+def edge_run(*, key, seed, depth, n, batch_size, hessian_iters):
     """2/|λ_max| of the loss Hessian at init on the first batch (He init)."""
     X, y = teacher_task(n, seed)
     mg.manual_seed(seed)
@@ -173,7 +179,7 @@ def edge_run(key, seed, depth, n, batch_size, hessian_iters):
     return 2 / abs(top)
 
 
-def lr_run(key, seed, lr, depth, steps, n, batch_size):
+def lr_run(*, key, seed, lr, depth, steps, n, batch_size):
     """One net of the lr sweep (He init): its final training loss (nan if it diverged)."""
     X, y = teacher_task(n, seed)
     mg.manual_seed(seed)
@@ -188,10 +194,14 @@ def learning_rate_sweep(lrs=LR_GRID, depth=6, seeds=(0, 1, 2), steps=200, n=4096
     50 power-iteration steps: with 20, one BN seed (2) had not converged (λ ≈ −0.29, where
     60 steps from two starts give 4.05 and 4.18).
     """
-    edge = {key: [edge_run(key, seed, depth, n, batch_size, hessian_iters) for seed in seeds]
-            for key in NORMS}
-    loss = {key: np.array([[lr_run(key, seed, lr, depth, steps, n, batch_size) for seed in seeds]
-                           for lr in lrs]) for key in NORMS}
+    edges = run_all([Run(edge_run, key=key, seed=seed, depth=depth, n=n, batch_size=batch_size,
+                         hessian_iters=hessian_iters) for key in NORMS for seed in seeds],
+                    desc="2/λ_max at init")
+    edge = dict(zip(NORMS, np.reshape(edges, (len(NORMS), len(seeds))).tolist()))
+    losses = run_all([Run(lr_run, key=key, seed=seed, lr=float(lr), depth=depth, steps=steps, n=n,
+                          batch_size=batch_size) for key in NORMS for lr in lrs for seed in seeds],
+                     desc="lr sweep")
+    loss = dict(zip(NORMS, np.reshape(losses, (len(NORMS), len(lrs), len(seeds)))))
     largest = {key: [largest_stable_lr(lrs, loss[key][:, s]) for s in range(len(seeds))]
                for key in loss}
     first_failing = {key: [first_failing_lr(lrs, loss[key][:, s]) for s in range(len(seeds))]
@@ -260,7 +270,7 @@ def noisy_prototypes(n, seed):
     return make_mnist_like(n, dim=100, flip=0.3, seed=seed)
 
 
-def regulariser_run(name, seed, n_train, n_test, steps, lr, momentum):
+def regulariser_run(*, name, seed, n_train, n_test, steps, lr, momentum):
     """Train one REGULARISERS net on `n_train` samples: its train and test accuracy."""
     norm, p, batch_size = REGULARISERS[name]
     X, y = noisy_prototypes(n_train + n_test, seed)
@@ -280,11 +290,14 @@ def regularisation(seeds=(0, 1, 2), n_train=200, n_test=5000, steps=1500, lr=0.0
     changes SGD's gradient noise (and the samples seen in `steps` steps) as well as the noise of
     BN's statistics, so "none, batch 8" is BN at batch 8's like-for-like comparison.
     """
-    results = {}
+    runs = [Run(regulariser_run, name=name, seed=seed, n_train=n_train, n_test=n_test, steps=steps,
+                lr=lr, momentum=momentum) for name in REGULARISERS for seed in seeds]
+    results = iter(run_all(runs, desc="regularisation"))
+    out = {}
     for name in REGULARISERS:
-        runs = [regulariser_run(name, seed, n_train, n_test, steps, lr, momentum) for seed in seeds]
-        results[name] = {split: [r[split] for r in runs] for split in ("train", "test")}
-    return results
+        per_seed = [next(results) for _ in seeds]
+        out[name] = {split: [r[split] for r in per_seed] for split in ("train", "test")}
+    return out
 
 
 def plot_regularisation(results):
@@ -318,7 +331,7 @@ def image_task(n_train, n_test):
     return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
-def speed_run(key, lr, seed, steps, eval_every, n_train, n_test, batch_size, channels):
+def speed_run(*, key, lr, seed, steps, eval_every, n_train, n_test, batch_size, channels):
     """One small CNN (SGD, momentum 0.9): its (step, train acc, test acc) every `eval_every` steps."""
     X_train, y_train, X_test, y_test = image_task(n_train, n_test)
     mg.manual_seed(seed)
@@ -334,9 +347,11 @@ def speed_up(lrs=(0.01, 0.03, 0.1, 0.3), seeds=(0, 1, 2), steps=400, eval_every=
     The target is set after training, at 90% of the best accuracy that *both* nets reach
     (each at its best lr), so neither is judged against a bar only the other can clear.
     """
-    curves = {(key, lr, seed): speed_run(key, lr, seed, steps, eval_every, n_train, n_test,
-                                         batch_size, tuple(channels))
-              for key in NORMS for lr in lrs for seed in seeds}
+    cases = [(key, lr, seed) for key in NORMS for lr in lrs for seed in seeds]
+    evals = run_all([Run(speed_run, key=key, lr=lr, seed=seed, steps=steps, eval_every=eval_every,
+                         n_train=n_train, n_test=n_test, batch_size=batch_size,
+                         channels=tuple(channels)) for key, lr, seed in cases], desc="speed-up")
+    curves = dict(zip(cases, evals))
     reachable = min(max(np.median([curves[(key, lr, seed)][:, 2].max() for seed in seeds])
                         for lr in lrs) for key in NORMS)
     target = 0.9 * reachable
@@ -440,7 +455,8 @@ def claim_table(init, flow, lrs, reg, speed):
         {"claim": "allows higher learning rates",
          "experiment": "lr sweep (×2.04 a step), ReLU MLP depth 6, He init",
          "measured": f"largest stable lr: plain {lr_plain:.3g}, BN {lr_bn:.3g}; BN's limit is "
-                     f"{lr_low:.2g}× to {lr_high:.2g}× the plain net's",
+                     + (f"{lr_low:.2g}× to {lr_high:.2g}×" if np.isfinite(lr_high)
+                        else f"at least {lr_low:.2g}×") + " the plain net's",
          "verdict": "held" if lr_bn > lr_plain else "did not hold",
          "explained_in": "lessons 04 (lr sweep) and 06 (Hessian, smoothness)"},
         {"claim": "acts as a regulariser",

@@ -55,7 +55,8 @@ def test_dropout_regularises_on_the_noisy_task_and_bn_does_not():
     Sandybridge (VALIDATION below)."""
     gains = {"dropout 0.5": [], "BN, batch 64": []}
     for seed in (0, 1, 2):
-        test = {name: lesson.regulariser_run(name, seed, 200, 2000, 1500, 0.05, 0.9)["test"]
+        test = {name: lesson.regulariser_run(name=name, seed=seed, n_train=200, n_test=2000,
+                                             steps=1500, lr=0.05, momentum=0.9)["test"]
                 for name in ("none", *gains)}
         for name in gains:
             gains[name].append(test[name] - test["none"])
