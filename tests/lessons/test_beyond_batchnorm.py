@@ -27,10 +27,9 @@ def test_every_lp_variant_beats_no_normalisation():
 def test_bn_needs_batches_layer_norm_does_not():
     """At batch 2 BN normalises every feature to ±1 per pair and learns far less than
     LayerNorm, whose output does not depend on the batch at all (train = eval mode)."""
-    data, test = lesson.teacher_task()
     for seed in SEEDS:
-        bn = lesson.batch_size_run("bn", 2, seed, 200, 0.05, data, test)
-        ln = lesson.batch_size_run("layer_norm", 2, seed, 200, 0.05, data, test)
+        bn = lesson.batch_size_run(method="bn", batch_size=2, seed=seed, steps=200, lr=0.05)
+        ln = lesson.batch_size_run(method="layer_norm", batch_size=2, seed=seed, steps=200, lr=0.05)
         assert bn["eval_mode_accuracy"] < ln["eval_mode_accuracy"] - 0.08
         assert ln["train_mode_accuracy"] == pytest.approx(ln["eval_mode_accuracy"], abs=1e-3)
 
