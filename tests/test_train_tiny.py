@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.training  # every verdict here depends on training
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "train_tiny.py"
 
 

@@ -21,6 +21,7 @@ def mlp(bn, width=64):
                          nn.Linear(width, 3))
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mlp_with_batchnorm_learns_spirals_in_300_steps(seed):
     """Measured over seeds 0-9: 94-97% after 300 steps (chance is 33%); the bar is 90%.
@@ -76,6 +77,7 @@ def test_evaluate_weights_batches_by_size_and_leaves_the_model_alone():
     np.testing.assert_array_equal(model[1].running_mean.data, running_mean)
 
 
+@pytest.mark.training
 def test_regression_has_no_accuracy():
     x = np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)
     loader = DataLoader(TensorDataset(x, x.sum(axis=1, keepdims=True)), batch_size=10)
@@ -86,6 +88,7 @@ def test_regression_has_no_accuracy():
     assert history["train_loss"][-1] < 0.1 * history["train_loss"][0]
 
 
+@pytest.mark.training
 def test_divergence_stops_training_with_a_warning():
     x = 100 * np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)
     loader = DataLoader(TensorDataset(x, x[:, :1]), batch_size=10)

@@ -55,6 +55,7 @@ def test_softplus_forward_backward_dtype_and_errors():
         lesson.softplus(np.zeros(3))
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("dataset, floor", [("moons", 0.95), ("spirals", 0.85)])
 def test_the_mlp_learns_the_toy_sets(dataset, floor):
     for seed in range(3):

@@ -4,8 +4,11 @@
 found the first does not reproduce at this scale, and the second depends on the lr grid.)
 """
 import numpy as np
+import pytest
 
 from lessons import bn_claims as lesson
+
+pytestmark = pytest.mark.training  # every verdict here depends on training
 
 SEEDS = (0, 1, 2)
 

@@ -2,12 +2,14 @@
 import json
 
 import numpy as np
+import pytest
 
 from lessons import covariate_shift as lesson
 
 SEEDS = (0, 1, 2)
 
 
+@pytest.mark.training
 def test_dln_bn_has_more_ics_yet_a_lower_loss():
     # layers 13 and 21; BN's shift builds up over the first ~150 steps on some seeds
     data = lesson.dln_experiment(SEEDS, steps=300, lr=1e-4, measure_every=50, layers=(12, 20))
@@ -17,6 +19,7 @@ def test_dln_bn_has_more_ics_yet_a_lower_loss():
         assert (np.median(bn["cosine"], 0) < np.median(standard["cosine"], 0) - 0.2).all()
 
 
+@pytest.mark.training
 def test_noisy_bn_makes_the_least_stable_inputs():
     data = lesson.noisy_bn_experiment(SEEDS, steps=150, eval_every=50, n_train=2000, n_test=500)
     jitter = {m: np.array([r["jitter"] for r in runs]) for m, runs in data["runs"].items()}
@@ -24,6 +27,7 @@ def test_noisy_bn_makes_the_least_stable_inputs():
     assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
 
 
+@pytest.mark.training
 def test_a_diverged_run_is_flagged_not_fatal():
     data = lesson.noisy_bn_experiment((0,), steps=60, lr=5.0, eval_every=20, n_train=512,
                                       n_test=128)

@@ -5,6 +5,8 @@ import pytest
 
 from lessons import feature_scaling as lesson
 
+pytestmark = pytest.mark.training  # every verdict here depends on training
+
 
 @pytest.fixture(scope="module")
 def table():

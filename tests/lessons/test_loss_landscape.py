@@ -4,6 +4,8 @@ import pytest
 
 from lessons import loss_landscape as lesson
 
+pytestmark = pytest.mark.training  # every verdict here depends on training
+
 SEEDS = [0, 1, 2]
 
 

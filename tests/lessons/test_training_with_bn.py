@@ -2,12 +2,14 @@
 import json
 
 import numpy as np
+import pytest
 
 from lessons import training_with_bn as lesson
 
 SEEDS = (0, 1, 2)
 
 
+@pytest.mark.training
 def test_is15_bn_learns_and_its_unit_input_drifts_less():
     data = lesson.is15_experiment(SEEDS, steps=150, n_train=2000, n_test=500, eval_every=50)
     for standard, bn in zip(data["runs"]["standard"], data["runs"]["bn"]):
@@ -17,6 +19,7 @@ def test_is15_bn_learns_and_its_unit_input_drifts_less():
     assert len(data["runs"]["bn"][0]["test_accuracy"]) == len(data["eval_steps"])
 
 
+@pytest.mark.training
 def test_lr_sweep_bn_reaches_a_lower_loss_at_the_large_lr():
     data = lesson.lr_sweep(SEEDS, lrs=(0.5,), steps=100)
     standard, bn = data["final_loss"]["standard"][:, 0], data["final_loss"]["bn"][:, 0]
