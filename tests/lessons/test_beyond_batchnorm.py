@@ -14,7 +14,13 @@ SEEDS = [0, 1, 2]
 
 @pytest.mark.training
 def test_every_lp_variant_beats_no_normalisation():
-    """PAPERS.md §9 (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within ~10% of BN)."""
+    """[S18]'s ℓp normalisations (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within
+    ~10% of BN).
+
+    Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels, final loss per
+    seed: ℓ1, ℓ2 and ℓ∞ / none 0.52-0.83 (the bar is 0.9); ℓ1 and ℓ2 / BN 0.99-1.11 (the bar
+    is 1.2).
+    """
     study = lesson.norm_comparison(SEEDS, steps=120, lr=0.3,
                                    methods=("standard", "bn", "l1", "l2", "linf"))
     summary = lesson.norm_summary(study, SEEDS)
@@ -28,12 +34,22 @@ def test_every_lp_variant_beats_no_normalisation():
 @pytest.mark.training
 def test_bn_needs_batches_layer_norm_does_not():
     """At batch 2 BN normalises every feature to ±1 per pair and learns far less than
-    LayerNorm, whose output does not depend on the batch at all (train = eval mode)."""
+    LayerNorm, whose output does not depend on the batch at all (train = eval mode).
+
+    BN below LayerNorm on every seed, by 0.08 on the median over the seeds: BN's accuracy at
+    batch 2 depends on the rounding (seed 0: 0.188 with Haswell, 0.221 with Sandybridge).
+    Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels: eval-mode
+    accuracy LayerNorm − BN 0.088-0.264 per seed, its median over each triple of seeds (0-2,
+    3-5, 6-8) 0.121-0.216; LayerNorm's two modes agree exactly on every seed.
+    """
+    gaps = []
     for seed in SEEDS:
         bn = lesson.batch_size_run(method="bn", batch_size=2, seed=seed, steps=200, lr=0.05)
         ln = lesson.batch_size_run(method="layer_norm", batch_size=2, seed=seed, steps=200, lr=0.05)
-        assert bn["eval_mode_accuracy"] < ln["eval_mode_accuracy"] - 0.08
+        gaps.append(ln["eval_mode_accuracy"] - bn["eval_mode_accuracy"])
+        assert gaps[-1] > 0, (seed, bn["eval_mode_accuracy"], ln["eval_mode_accuracy"])
         assert ln["train_mode_accuracy"] == pytest.approx(ln["eval_mode_accuracy"], abs=1e-3)
+    assert np.median(gaps) > 0.08, gaps
 
 
 def bn_net(eps, seed=0):
