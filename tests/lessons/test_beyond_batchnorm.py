@@ -13,7 +13,7 @@ SEEDS = [0, 1, 2]
 
 
 def test_every_lp_variant_beats_no_normalisation():
-    """PAPERS.md §9 (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within ~10% of BN)."""
+    """docs/experiments.md §5 (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within ~10% of BN)."""
     study = lesson.norm_comparison(SEEDS, steps=120, lr=0.3,
                                    methods=("standard", "bn", "l1", "l2", "linf"))
     summary = lesson.norm_summary(study, SEEDS)
