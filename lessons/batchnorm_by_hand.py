@@ -3,9 +3,10 @@
 The lesson reads minigrad/ops/norm.py, where BatchNorm is written three ways (composed from
 primitive ops, staged as in Ioffe & Szegedy's chain rule, fused into the compact closed
 form), and checks everything it claims with numbers: the staged steps by hand against
-minigrad (derive them yourself first in lessons/exercises/01_batch_norm_backward.ipynb), the compact form's two zero sums, the three implementations against each other
+minigrad, the compact form's two zero sums, the three implementations against each other
 and against finite differences, Theorem 4.1 of Santurkar et al. (2018), and what happens
-to eval mode when training batches are tiny.
+to eval mode when training batches are tiny. To derive the staged backward yourself first,
+work through the exercise lessons/exercises/01_batch_norm_backward.ipynb.
 
 Per channel, over the m values of a batch:
     μ = mean(x), σ² = mean((x − μ)²), s = √(σ² + ε), x̂ = (x − μ)/s, y = γx̂ + β.
@@ -24,6 +25,7 @@ from minigrad.data.toy import make_teacher_classification
 from minigrad.ops.norm import IMPLEMENTATIONS
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("projection.png", "BatchNorm's backward is a projection: it removes from the upstream "
            "gradient everything a line in x̂ explains (Σdx = 0, Σdx·x̂ = 0).")
@@ -352,18 +354,25 @@ def normalised_unit(model, X, batch_size, unit=0):
     return values
 
 
+def pitfall_run(batch_size, seed, steps, histogram=False):
+    """One run of the small-batch experiment: train_then_compare_modes's numbers, and with
+    `histogram` one BN unit's values in both modes over 512 training points."""
+    result = train_then_compare_modes(batch_size, seed, steps)
+    row = {k: v for k, v in result.items() if k not in ("model", "data")}
+    if histogram:
+        row["unit"] = normalised_unit(result["model"], result["data"][0][:512], batch_size)
+    return row
+
+
 def small_batch_pitfall(batch_sizes=(2, 4, 8, 16, 64), seeds=(0, 1, 2), steps=1500,
                         histogram_sizes=(2, 64)):
-    """train_then_compare_modes for every batch size and seed (models dropped, numbers kept),
-    and one BN unit's values in both modes for the `histogram_sizes` (first seed)."""
-    rows, units = [], {}
-    for batch_size in batch_sizes:
-        for seed in seeds:
-            result = train_then_compare_modes(batch_size, seed, steps)
-            if seed == seeds[0] and batch_size in histogram_sizes:
-                units[batch_size] = normalised_unit(result["model"], result["data"][0][:512], batch_size)
-            rows.append({k: v for k, v in result.items() if k not in ("model", "data")})
-    return rows, units
+    """train_then_compare_modes for every batch size and seed (numbers only), and one BN unit's
+    values in both modes for the `histogram_sizes` (first seed)."""
+    results = run_all([Run(pitfall_run, batch_size=batch_size, seed=seed, steps=steps,
+                           histogram=seed == seeds[0] and batch_size in histogram_sizes)
+                       for batch_size in batch_sizes for seed in seeds], desc="small batches")
+    units = {row["batch_size"]: row.pop("unit") for row in results if "unit" in row}
+    return results, units
 
 
 def batch_of_two_gain(var, eps=1e-5):

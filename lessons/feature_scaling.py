@@ -8,8 +8,10 @@ shrinks by exactly ρ = (κ−1)/(κ+1) per step, κ = λ_max/λ_min. Scaling a 
 multiplies κ by about s²; standardising the features brings κ back to about 1.
 
 The quadratic part is plain NumPy (the maths is exact there); the last part trains a one-layer
-minigrad network (softmax regression) on features of very different scales to show the same
-effect, and the same stability edge, in a network.
+minigrad network (softmax regression) on features of very different scales, with and without
+standardisation and with a BatchNorm layer in front, to show the same effect in a network. There
+the stability edge is 2/λ_max again, of each model's own Hessian (built numerically) at the point
+the run reaches: the Hessian at the start predicts it only where the curvature does not move.
 """
 import numpy as np
 
@@ -21,6 +23,7 @@ from minigrad.data.toy import make_linear_regression, make_teacher_classificatio
 from minigrad.nn import functional as F
 
 from . import models, plotting
+from .runs import Run, run_all
 
 EPS = 1e-6  # "converged": ‖w_t − w*‖ ≤ EPS·‖w_0 − w*‖
 GALLERY = ("contours.png", "Gradient descent on least squares: unscaled features (s = 10, 100) "
@@ -277,9 +280,11 @@ def measured_edge(preprocessing, seed, steps, low, high, iterations=7, scales=FE
 
 def lr_sweep(lrs, seeds, steps, preprocessings=tuple(PREPROCESSING), scales=FEATURE_SCALES):
     """Loss curves for every preprocessing × lr × seed: {prep: array (lrs, seeds, steps)}."""
-    return {prep: np.array([[train_network(prep, lr, seed, steps, scales)["loss"] for seed in seeds]
-                            for lr in lrs])
-            for prep in preprocessings}
+    grid = [(prep, float(lr), seed) for prep in preprocessings for lr in lrs for seed in seeds]
+    results = run_all([Run(train_network, preprocessing=prep, lr=lr, seed=seed, steps=steps,
+                           scales=tuple(scales)) for prep, lr, seed in grid], desc="lr sweep")
+    losses = np.array([result["loss"] for result in results])
+    return dict(zip(preprocessings, losses.reshape(len(preprocessings), len(lrs), len(seeds), -1)))
 
 
 def steps_to_within(losses, fraction=0.01):
@@ -292,28 +297,40 @@ def sweep_summary(lrs, curves, seeds, steps=None, scales=FEATURE_SCALES, edges=T
     """Per preprocessing and seed: the largest stable lr on the grid, the best lr, its final
     loss and steps to within 1% of it; with `edges`, also the edge measured by bisection and
     2/λ_max predicted at the start and at the end of the run at the largest stable lr."""
-    summary = {}
-    for prep, runs in curves.items():
-        per_seed = []
-        for k, seed in enumerate(seeds):
-            stable = [i for i in range(len(lrs)) if is_stable(runs[i, k])]
-            finals = [np.mean(runs[i, k, -max(1, runs.shape[2] // 10):]) for i in stable]
-            best = stable[int(np.argmin(finals))] if stable else None
-            row = {"seed": seed, "largest_stable_lr": float(lrs[stable[-1]]) if stable else None,
-                   "best_lr": float(lrs[best]) if stable else None,
-                   "best_final_loss": float(min(finals)) if stable else None,
-                   "steps_to_1_percent": steps_to_within(runs[best, k]) if stable else None}
-            if edges and stable and stable[-1] + 1 < len(lrs):
-                largest = stable[-1]
-                low, high = measured_edge(prep, seed, steps or runs.shape[2], float(lrs[largest]),
-                                          float(lrs[largest + 1]), scales=scales)
-                run = train_network(prep, float(lrs[largest]), seed, steps or runs.shape[2], scales,
-                                    measure_sharpness=True)
-                row.update(measured_edge=(low, high), predicted_edge_start=2 / run["sharpness_start"],
-                           predicted_edge_end=2 / run["sharpness_end"])
-            per_seed.append(row)
-        summary[prep] = per_seed
+    summary = {prep: [grid_summary(lrs, runs[:, k], seed) for k, seed in enumerate(seeds)]
+               for prep, runs in curves.items()}
+    if edges:
+        add_edges(summary, lrs, steps or next(iter(curves.values())).shape[2], scales)
     return summary
+
+
+def grid_summary(lrs, runs, seed):
+    """One preprocessing and seed, runs of shape (lrs, steps): what the lr grid alone shows."""
+    stable = [i for i in range(len(lrs)) if is_stable(runs[i])]
+    finals = [np.mean(runs[i, -max(1, runs.shape[1] // 10):]) for i in stable]
+    best = stable[int(np.argmin(finals))] if stable else None
+    return {"seed": seed, "largest_stable_lr": float(lrs[stable[-1]]) if stable else None,
+            "bracket": (float(lrs[stable[-1]]), float(lrs[stable[-1] + 1]))
+            if stable and stable[-1] + 1 < len(lrs) else None,
+            "best_lr": float(lrs[best]) if stable else None,
+            "best_final_loss": float(min(finals)) if stable else None,
+            "steps_to_1_percent": steps_to_within(runs[best]) if stable else None}
+
+
+def add_edges(summary, lrs, steps, scales):
+    """Bisect each edge inside its grid bracket and measure the Hessian at the start and the end
+    of the run at the largest stable grid lr (two lists of runs); fills in `summary`."""
+    rows = [(prep, row) for prep, per_seed in summary.items() for row in per_seed if row["bracket"]]
+    common = {"steps": steps, "scales": tuple(scales)}
+    bisected = run_all([Run(measured_edge, preprocessing=prep, seed=row["seed"],
+                            low=row["bracket"][0], high=row["bracket"][1], **common)
+                        for prep, row in rows], desc="bisecting the edges")
+    hessians = run_all([Run(train_network, preprocessing=prep, lr=row["bracket"][0],
+                            seed=row["seed"], measure_sharpness=True, **common)
+                        for prep, row in rows], desc="Hessians at start and end")
+    for (prep, row), edge, run in zip(rows, bisected, hessians):
+        row.update(measured_edge=edge, predicted_edge_start=2 / run["sharpness_start"],
+                   predicted_edge_end=2 / run["sharpness_end"])
 
 
 # --------------------------------------------------------------------------- plots: quadratic
