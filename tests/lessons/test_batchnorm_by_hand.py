@@ -88,6 +88,7 @@ def test_batch_of_two_gain_is_what_the_backward_passes(var):
     assert (gain > 1) == (var < eps ** (2 / 3) - eps)
 
 
+@pytest.mark.training
 def test_small_batches_open_a_gap_between_train_and_eval_mode():
     """Batch 2 stays near chance (10 classes); at batch 8 the two modes disagree at least twice
     as much as at batch 64 (pilot at 800 steps: loss gaps 0.11–0.23 vs 0.02–0.03)."""
