@@ -1,8 +1,8 @@
 """The networks and the training loop the paper lessons share.
 
 Kept in one place so every lesson trains "the same MLP" the same way, and a reader can
-check what was compared. The init is always stated: PAPERS.md §8 shows that the no-BN
-results depend on it (PyTorch's default Linear init is much smaller than He init).
+check what was compared. The init is always stated: a pilot (docs/experiments.md §4) showed
+that the no-BN results depend on it (PyTorch's default Linear init is much smaller than He init).
 """
 import numpy as np
 

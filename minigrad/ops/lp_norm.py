@@ -15,7 +15,7 @@ Backward, derived by hand (dẑ = γ·dy). ẑ_j depends on z_i through μ and t
     dz = (1/s)·(dẑ − mean(dẑ) − Σ(dẑ·ẑ)·∂s/∂z),
     ∂s/∂z = sign(z)/m (ℓ1),  z/(m·s) (ℓ2),  sign(z) at the largest |z|, split between ties (ℓ∞).
     dγ = Σ dy·ẑ,  dβ = Σ dy.
-(BN is the same formula with ∂s/∂z = ẑ/m, which gives the projection of PAPERS.md §2.)
+(BN is the same formula with ∂s/∂z = ẑ/m, which gives the projection of batch_norm.md §3.)
 """
 import math
 

@@ -14,8 +14,8 @@ SEEDS = [0, 1, 2]
 
 @pytest.mark.training
 def test_every_lp_variant_beats_no_normalisation():
-    """[S18]'s ℓp normalisations (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within
-    ~10% of BN).
+    """[S18]'s ℓp normalisations (docs/experiments.md §5, pilot at depth 8: every variant beats
+    none 6/6; ℓ1, ℓ2 within ~10% of BN).
 
     Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels, final loss per
     seed: ℓ1, ℓ2 and ℓ∞ / none 0.52-0.83 (the bar is 0.9); ℓ1 and ℓ2 / BN 0.99-1.11 (the bar

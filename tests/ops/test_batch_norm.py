@@ -1,4 +1,5 @@
-"""Properties of `F.batch_norm` (PAPERS.md §2–3), checked on all three implementations.
+"""Properties of `F.batch_norm` (minigrad/ops/batch_norm.md: [IS15] §3, [S18] Theorem 4.1),
+checked on all three implementations.
 
 Hypothesis draws (N, C), (N, C, L) and (N, C, H, W) inputs with N ≥ 2, random γ, β and ε, and a
 random upstream gradient (never ones: BN's outputs sum to a constant, so a ones upstream hides

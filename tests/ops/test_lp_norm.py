@@ -1,4 +1,4 @@
-"""ℓp BatchNorm (PAPERS.md §9): forward vs NumPy, hand-derived backward vs finite differences,
+"""ℓp BatchNorm ([S18] §3.2): forward vs NumPy, hand-derived backward vs finite differences,
 and the properties that follow from the definition (norms taken before mean-shifting)."""
 import math
 
