@@ -39,13 +39,26 @@ def norm_layer(method):
             "standard_noisy": lambda width: NonStationaryNoise()}[method]
 
 
-def cross_entropy_on(model, X, y):
-    """The clean loss: eval mode (no noise, BN's running statistics), no graph."""
+def eval_loss(model, X, y):
+    """The evaluated net's loss: eval mode (BN's running statistics; each noise layer applies its
+    expectation, E[s]·a + E[m] = 1.125·a, as dropout's eval mode does), no graph."""
     model.eval()
     with mg.no_grad():
         loss = nn.functional.cross_entropy(model(mg.Tensor(X)), y).item()
     model.train()
     return loss
+
+
+def train_mode_loss(model, X, y, batch_size=128):
+    """The loss the optimiser sees: train mode (noise drawn, BN's batch statistics) over all of X
+    in batches of `batch_size`, without an update; BN's running statistics are left as they were."""
+    total = 0.0
+    with models.buffers_kept(model), mg.no_grad():
+        for start in range(0, len(X), batch_size):
+            batch = slice(start, start + batch_size)
+            loss = nn.functional.cross_entropy(model(mg.Tensor(X[batch])), y[batch]).item()
+            total += loss * len(y[batch])
+    return total / len(X)
 
 
 # --------------------------------------------------------------------------- 1. noisy BN
@@ -70,7 +83,8 @@ def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
     diverged = completed < steps
     percentiles = recorder.percentiles("unit")[:completed]
     return {"loss": out["loss"], "test_accuracy": models.pad(accuracies, steps // eval_every + 1),
-            "clean_loss": np.nan if diverged else cross_entropy_on(model, X, y),
+            "eval_loss": np.nan if diverged else eval_loss(model, X, y),
+            "train_mode_loss": np.nan if diverged else train_mode_loss(model, X, y),
             "percentiles": percentiles, "diverged": diverged,
             "jitter": drift(percentiles) / (len(percentiles) - 1) if not diverged else np.nan}
 
@@ -91,7 +105,8 @@ def noisy_bn_experiment(seeds=(0, 1, 2), steps=1000, lr=0.1, depth=6, width=64, 
 
 
 def plot_noisy_bn(data):
-    """(a) test accuracy; (b) clean training loss and (c) jitter per seed; (d–f) percentiles."""
+    """(a) test accuracy; (b) final training loss, eval and train mode, and (c) jitter per seed;
+    (d–f) percentiles."""
     runs = data["runs"]
     fig, axes = plotting.figure(3, 2, width=4.3)
     for method in NOISY_METHODS:
@@ -105,12 +120,18 @@ def plot_noisy_bn(data):
     axes[0].set(title=f"(a) test accuracy, MLP depth {data['depth']}, lr {data['lr']}",
                 xlabel="training step", ylabel="accuracy")
     axes[0].legend(fontsize=8)
-    for panel, key, title in ((axes[1], "clean_loss", "(b) final clean training loss"),
-                              (axes[2], "jitter", "(c) jitter: mean step-to-step move / spread")):
-        for k, method in enumerate(NOISY_METHODS):
+    for k, method in enumerate(NOISY_METHODS):
+        for key, offset, face in (("eval_loss", -0.12, COLORS[method]), ("train_mode_loss", 0.12,
+                                                                         "none")):
             values = [r[key] for r in runs[method]]
-            panel.scatter(np.full(len(values), k), values, color=COLORS[method], zorder=3)
-        panel.set(title=title, xticks=range(len(NOISY_METHODS)),
+            axes[1].scatter(np.full(len(values), k + offset), values, color=COLORS[method],
+                            facecolors=face, zorder=3)
+        jitter = [r["jitter"] for r in runs[method]]
+        axes[2].scatter(np.full(len(jitter), k), jitter, color=COLORS[method], zorder=3)
+    axes[1].set(title="(b) final training loss: eval mode (●), train mode (○)")
+    axes[2].set(title="(c) jitter: mean step-to-step move / spread")
+    for panel in axes[1:3]:
+        panel.set(xticks=range(len(NOISY_METHODS)),
                   xticklabels=[LABELS[m].replace(" + ", "\n+ ") for m in NOISY_METHODS],
                   ylabel="one dot per seed (none if diverged)")
     axes[2].set_yscale("log")
@@ -287,15 +308,16 @@ def run(out_dir, quick=False, seed=0):
 
 
 def summarize(noisy, dln, cnn):
-    """Per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged); ICS medians over
-    training per layer."""
+    """The claims table and per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged);
+    ICS medians over training per layer."""
     rounded = lambda values: [round(float(v), 4) for v in values]
-    summary = {}
+    summary = {"claims": claim_table(noisy, dln, cnn)}
     for lr, data in noisy.items():
         summary[f"noisy_bn_lr{lr}"] = {"seeds": data["seeds"]}
         for method, runs in data["runs"].items():
             summary[f"noisy_bn_lr{lr}"][method] = {
-                "clean_loss": rounded(r["clean_loss"] for r in runs),
+                "eval_loss": rounded(r["eval_loss"] for r in runs),
+                "train_mode_loss": rounded(r["train_mode_loss"] for r in runs),
                 "final_test_accuracy": rounded(r["test_accuracy"][-1] for r in runs),
                 "jitter": rounded(r["jitter"] for r in runs),
                 "diverged": [r["diverged"] for r in runs]}
@@ -307,3 +329,58 @@ def summarize(noisy, dln, cnn):
                 "median_distance": [rounded(np.median(r["distance"], axis=0)) for r in runs],
                 "median_cosine": [rounded(np.median(r["cosine"], axis=0)) for r in runs]}
     return summary
+
+
+def verdict(hits, n):
+    """A claim tested once per seed: held on every seed, on none, or on some (stated)."""
+    return "held" if hits == n else "did not hold" if hits == 0 else f"mixed ({hits}/{n} seeds)"
+
+
+def claim(text, regime, hits, n, numbers):
+    return {"claim": text, "regime": regime, "verdict": verdict(hits, n),
+            "seeds_where_it_holds": f"{hits}/{n}", "numbers": numbers}
+
+
+def per_seed(runs, key):
+    """One number per seed; a diverged run counts as +inf (the worst loss or jitter)."""
+    return np.array([np.inf if np.isnan(r[key]) else r[key] for r in runs])
+
+
+def claim_table(noisy, dln, cnn):
+    """Each claim scored per seed, in each regime where the lesson tests it."""
+    rows = []
+    for lr, data in noisy.items():
+        runs, n = data["runs"], len(data["seeds"])
+        regime = f"ReLU MLP depth {data['depth']}, lr {lr}"
+        jitter = {m: per_seed(runs[m], "jitter") for m in NOISY_METHODS}
+        rows.append(claim("[S18] Fig. 2 set-up: BN + noise has the least stable layer inputs "
+                          "(jitter BN + noise > standard > BN)", regime,
+                          int(((jitter["bn_noisy"] > jitter["standard"])
+                               & (jitter["standard"] > jitter["bn"])).sum()), n,
+                          {m: np.round(jitter[m], 4).tolist() for m in ("bn_noisy", "standard",
+                                                                         "bn")}))
+        for key, how in (("eval_loss", "eval mode"), ("train_mode_loss", "train mode")):
+            loss = {m: per_seed(runs[m], key) for m in NOISY_METHODS}
+            numbers = {m: np.round(loss[m], 4).tolist() for m in NOISY_METHODS}
+            rows.append(claim(f"[S18] Fig. 2: BN + noise still trains better than the standard net "
+                              f"(final training loss, {how})", regime,
+                              int((loss["bn_noisy"] < loss["standard"]).sum()), n, numbers))
+            rows.append(claim(f"this lesson's own comparison, not [S18]'s: the same noise hurts "
+                              f"less with BN (BN + noise below standard + noise, {how})", regime,
+                              int((loss["bn_noisy"] < loss["standard_noisy"]).sum()), n, numbers))
+    for data in (dln, cnn):
+        medians = {m: np.array([np.median(r["cosine"], axis=0) for r in data["runs"][m]])
+                   for m in ("standard", "bn")}  # (seeds, layers): median over training
+        for k, layer in enumerate(data["layers"]):
+            cosine = {m: medians[m][:, k] for m in ("standard", "bn")}
+            rows.append(claim("[S18] Fig. 3: BN does not reduce ICS (BN's median cos(G, G') not "
+                              "above the standard net's)", f"{data['name']}, layer {layer}",
+                              int((cosine["bn"] <= cosine["standard"]).sum()),
+                              len(data["seeds"]),
+                              {m: np.round(c, 4).tolist() for m, c in cosine.items()}))
+        loss = {m: np.array([np.nanmean(r["loss"][-10:]) for r in data["runs"][m]])
+                for m in ("standard", "bn")}
+        rows.append(claim("[S18] Fig. 3: BN trains better (lower final loss)", data["name"],
+                          int((loss["bn"] < loss["standard"]).sum()), len(data["seeds"]),
+                          {m: np.round(v, 4).tolist() for m, v in loss.items()}))
+    return rows
