@@ -10,21 +10,12 @@ SEEDS = (0, 1, 2)
 
 
 @pytest.mark.training
-<<<<<<< HEAD
 def test_is15_at_lr_0_1_only_bn_learns_and_its_unit_input_drifts_less():
     """Validated at this size on seeds 0-9, OpenBLAS Haswell and Sandybridge kernels (the same
     numbers to 3 decimals): standard test accuracy 0.074-0.198, BN 1.000 on every seed; drift
     standard / BN 19.8-53 (BN 0.086-0.129, standard 2.42-5.58)."""
     data = lesson.is15_experiment(SEEDS, steps=150, lr=0.1, n_train=2000, n_test=500,
                                   eval_every=50)
-=======
-def test_is15_bn_learns_and_its_unit_input_drifts_less():
-    """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels (the same
-    numbers under both): final test accuracy 1.0 with BN, 0.074-0.198 without (the bars are 0.9
-    and 0.3); drift BN / standard 0.09-0.27 (the bar is 0.5).
-    """
-    data = lesson.is15_experiment(SEEDS, steps=150, n_train=2000, n_test=500, eval_every=50)
->>>>>>> main
     for standard, bn in zip(data["runs"]["standard"], data["runs"]["bn"]):
         assert bn["test_accuracy"][-1] > 0.9 > 0.3 > standard["test_accuracy"][-1]
         assert bn["drift"] < 0.1 * standard["drift"]
@@ -33,7 +24,6 @@ def test_is15_bn_learns_and_its_unit_input_drifts_less():
 
 
 @pytest.mark.training
-<<<<<<< HEAD
 def test_is15_at_lr_1_both_learn_and_bn_drifts_less():
     """[IS15]'s regime: the baseline learns too. Validated at this size on seeds 0-9, OpenBLAS
     Haswell and Sandybridge kernels: final test accuracy >= 0.998 for both nets on every seed;
@@ -45,8 +35,7 @@ def test_is15_at_lr_1_both_learn_and_bn_drifts_less():
         assert bn["drift"] < 0.3 * standard["drift"]
 
 
-=======
->>>>>>> main
+@pytest.mark.training
 def test_lr_sweep_bn_reaches_a_lower_loss_at_the_large_lr():
     """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels: at lr 0.5
     the final loss is 0.66-0.86 with BN, 1.16-1.62 without; BN is lower by 0.37-0.92 per seed
