@@ -10,6 +10,10 @@ distribution. [S18] tests that explanation twice, and both tests are repeated he
 2. Fig. 3, ICS measured: [S18] define ICS as the change of a layer's gradient caused by the
    update of the layers below it (`internal_covariate_shift`). Measured on a small CNN and on
    a 25-layer deep linear network (DLN), with and without BN.
+
+Each network's training (and what is measured on it) is one `Run` (`noisy_run`, `dln_run`,
+`cnn_ics_run`: each builds its data and seeds everything from its arguments), executed by
+`run_all` (lessons/runs.py: parallel, cached).
 """
 import numpy as np
 
@@ -21,6 +25,7 @@ from minigrad.analysis import (ActivationRecorder, NonStationaryNoise, drift,
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("ics_dln.png", "S18 Fig. 3 on a 25-layer deep linear net: with BN the loss falls "
            "faster, yet a layer's gradient changes far more when the layers below step "
@@ -64,9 +69,11 @@ def train_mode_loss(model, X, y, batch_size=128):
 # --------------------------------------------------------------------------- 1. noisy BN
 
 
-def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
-    """One ReLU MLP; records what its `layer`-th ReLU receives (unit 0) at every training step."""
-    X, y, X_test, y_test = data
+def noisy_run(*, method, seed, steps, lr, depth, width, layer, eval_every, n_train, n_test):
+    """One ReLU MLP on the teacher task drawn from `seed`; records what its `layer`-th ReLU
+    receives (unit 0) at every training step."""
+    X, y = make_teacher_classification(n_train + n_test, seed=seed)
+    X, y, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     mg.manual_seed(seed)
     model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
     relu = [m for m in model.modules() if isinstance(m, nn.ReLU)][layer]
@@ -89,17 +96,15 @@ def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
             "jitter": drift(percentiles) / (len(percentiles) - 1) if not diverged else np.nan}
 
 
-
 def noisy_bn_experiment(seeds=(0, 1, 2), steps=1000, lr=0.1, depth=6, width=64, layer=2,
                         n_train=4000, n_test=1000, eval_every=50):
     """[S18] Fig. 2: standard, BN, BN + noise (and standard + noise) for every seed."""
-    runs = {method: [] for method in NOISY_METHODS}
-    for seed in seeds:
-        X, y = make_teacher_classification(n_train + n_test, seed=seed)
-        data = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
-        for method in NOISY_METHODS:
-            runs[method].append(noisy_run(method, data, seed, steps, lr, depth, width, layer,
-                                          eval_every))
+    results = iter(run_all([Run(noisy_run, method=method, seed=seed, steps=steps, lr=lr,
+                                depth=depth, width=width, layer=layer, eval_every=eval_every,
+                                n_train=n_train, n_test=n_test)
+                            for method in NOISY_METHODS for seed in seeds],
+                           desc=f"noisy BN, lr {lr}"))
+    runs = {method: [next(results) for _ in seeds] for method in NOISY_METHODS}
     return {"seeds": list(seeds), "lr": lr, "depth": depth, "layer": layer, "runs": runs,
             "eval_steps": np.arange(0, steps + 1, eval_every)}
 
@@ -169,7 +174,7 @@ def squared_error(output, target):
     return ((output - target) ** 2).sum(axis=1).mean()
 
 
-def dln_run(bn, seed, steps, lr, measure_every, layers, n=1000, width=10, depth=25):
+def dln_run(*, bn, seed, steps, lr, measure_every, layers, n=1000, width=10, depth=25):
     """Full-batch GD on x ↦ Ax (A, x Gaussian); ICS of `layers` every `measure_every` steps."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((width, width)).astype(np.float32)
@@ -206,15 +211,19 @@ def ics_record(losses, measured, measure_every):
 
 def dln_experiment(seeds=(0, 1, 2), steps=1000, lr=1e-4, measure_every=25, layers=(4, 12, 20)):
     """[S18] Fig. 3 (DLN): loss and ICS of three layers, with and without BN, per seed."""
-    runs = {method: [dln_run(method == "bn", seed, steps, lr, measure_every, layers)
-                     for seed in seeds] for method in ("standard", "bn")}
+    methods = ("standard", "bn")
+    results = iter(run_all([Run(dln_run, bn=method == "bn", seed=seed, steps=steps, lr=lr,
+                                measure_every=measure_every, layers=tuple(layers))
+                            for method in methods for seed in seeds], desc="ICS, DLN"))
+    runs = {method: [next(results) for _ in seeds] for method in methods}
     return {"seeds": list(seeds), "lr": lr, "layers": [i + 1 for i in layers], "runs": runs,
             "name": "25-layer deep linear net"}
 
 
-def cnn_ics_run(bn, data, seed, steps, lr, measure_every, batch_size, channels):
-    """A small VGG trained with SGD; now and then, the ICS of its layers on a fresh batch."""
-    X, y = data
+def cnn_ics_run(*, bn, seed, steps, lr, measure_every, batch_size, channels, n_train):
+    """A small VGG trained with SGD on `cifar_like` drawn from `seed`; now and then, the ICS of
+    its layers on a fresh batch."""
+    X, y = cifar_like(n_train, seed=seed)
     mg.manual_seed(seed)
     model = models.vgg_like(channels=channels, bn=bn)
     watched = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -236,12 +245,12 @@ def cnn_ics_run(bn, data, seed, steps, lr, measure_every, batch_size, channels):
 def cnn_ics_experiment(seeds=(0, 1, 2), steps=200, lr=0.1, measure_every=20, n_train=2000,
                        batch_size=64, channels=(8, 16, 32)):
     """[S18] Fig. 3 (CNN): ICS of conv layers 2–3 and the head, with and without BN."""
-    runs = {"standard": [], "bn": []}
-    for seed in seeds:
-        data = cifar_like(n_train, seed=seed)
-        for method in runs:
-            runs[method].append(cnn_ics_run(method == "bn", data, seed, steps, lr, measure_every,
-                                            batch_size, channels))
+    methods = ("standard", "bn")
+    results = iter(run_all([Run(cnn_ics_run, bn=method == "bn", seed=seed, steps=steps, lr=lr,
+                                measure_every=measure_every, batch_size=batch_size,
+                                channels=channels, n_train=n_train)
+                            for method in methods for seed in seeds], desc="ICS, CNN"))
+    runs = {method: [next(results) for _ in seeds] for method in methods}
     return {"seeds": list(seeds), "lr": lr, "layers": ["conv 2", "conv 3", "head"],
             "runs": runs, "name": "small VGG on cifar_like"}
 

@@ -12,7 +12,11 @@ Three experiments, each repeated over several seeds (seed s draws the data and t
    large learning rate: training and test accuracy, and histograms of one layer's
    activations in both nets.
 3. A learning-rate sweep on a ReLU MLP (He init): final training loss vs lr, with and
-   without BN.
+   without BN (a pilot of ours, not an [S18] experiment).
+
+Each network's training (and what is measured on it) is one `Run` (`is15_run`, `vgg_run`,
+`sweep_run`: each builds its data and seeds everything from its arguments), executed by
+`run_all` (lessons/runs.py: parallel, cached).
 """
 import numpy as np
 
@@ -23,6 +27,7 @@ from minigrad.analysis import ActivationRecorder, drift
 from minigrad.data import cifar_like, make_mnist_like, make_teacher_classification
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("is15_figure1.png", "IS15 Fig. 1 at toy scale, one row per regime: where both "
            "sigmoid nets learn (lr 1.0, 2.0; 0.5 for 2000 steps) and at lr 0.1, where only the BN "
@@ -39,16 +44,20 @@ def norm_layer(method):
 # --------------------------------------------------------------------------- 1. IS15 Figure 1
 
 
-def is15_run(method, X, y, X_test, y_test, seed, steps, lr, record_every, eval_every,
-              probe_mode="train"):
+def is15_run(*, method, seed, steps, lr, n_train, n_test, record_every, eval_every,
+             probe_mode="train"):
     """One sigmoid net: test accuracy every `eval_every` steps, percentiles every `record_every`.
 
+    The task is drawn from `seed` (`n_train` + `n_test` samples, then split), the same task for
+    both methods.
     The unit watched is unit 0 of the last hidden layer; its input is recorded on a fixed probe
     set (the test images), so the percentiles move only because the weights do. `probe_mode`
     "train" sends the probe through the training network, as [IS15] look at it: BN normalises
     with the probe's own statistics (its running statistics are restored afterwards, so probing
     changes nothing). "eval" uses BN's running statistics instead, which lag the weights.
     """
+    X, y = make_mnist_like(n_train + n_test, seed=seed)
+    X, y, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     mg.manual_seed(seed)
     # N(0, 0.1²) ([IS15]: "small random Gaussian values"): "scaled" draws N(0, c/fan_in), and
     # every fan_in here is 100.
@@ -79,13 +88,12 @@ def is15_run(method, X, y, X_test, y_test, seed, steps, lr, record_every, eval_e
 def is15_experiment(seeds=(0, 1, 2), steps=500, lr=1.0, n_train=10000, n_test=1000,
                     record_every=10, eval_every=25, probe_mode="train"):
     """[IS15] Fig. 1 with and without BN for every seed at one lr; per-seed runs per method."""
-    runs = {method: [] for method in METHODS}
-    for seed in seeds:
-        X, y = make_mnist_like(n_train + n_test, seed=seed)  # one task per seed, then split
-        for method in METHODS:
-            runs[method].append(is15_run(method, X[:n_train], y[:n_train], X[n_train:],
-                                         y[n_train:], seed, steps, lr, record_every, eval_every,
-                                         probe_mode))
+    results = iter(run_all([Run(is15_run, method=method, seed=seed, steps=steps, lr=lr,
+                                n_train=n_train, n_test=n_test, record_every=record_every,
+                                eval_every=eval_every, probe_mode=probe_mode)
+                            for method in METHODS for seed in seeds],
+                           desc=f"IS15 Fig. 1, lr {lr}"))
+    runs = {method: [next(results) for _ in seeds] for method in METHODS}
     return {"seeds": list(seeds), "lr": lr, "steps": steps, "runs": runs,
             "record_steps": np.arange(0, steps + 1, record_every),
             "eval_steps": np.arange(0, steps + 1, eval_every)}
@@ -127,9 +135,14 @@ def plot_is15_regime(axes, data):
 # --------------------------------------------------------------------------- 2. S18 Figure 1
 
 
-def vgg_run(bn, lr, data, seed, steps, batch_size, eval_every, channels, bins):
-    """One small VGG: accuracies over training and a histogram of its last stage's activations."""
-    X, y, X_test, y_test = data
+def vgg_run(*, bn, lr, seed, steps, n_train, n_test, batch_size, eval_every, channels, bins):
+    """One small VGG: accuracies over training and a histogram of its last stage's activations.
+
+    Training set: `cifar_like` drawn with `seed`; test set: drawn with seed + 100. `bins`:
+    (low, high, count) of the histogram's edges."""
+    X, y = cifar_like(n_train, seed=seed)
+    X_test, y_test = cifar_like(n_test, seed=seed + 100)
+    bins = np.linspace(*bins)
     mg.manual_seed(seed)
     model = models.vgg_like(channels=channels, bn=bn)
     last_relu = [m for m in model.modules() if isinstance(m, nn.ReLU)][-1]
@@ -158,16 +171,16 @@ def vgg_run(bn, lr, data, seed, steps, batch_size, eval_every, channels, bins):
 
 
 def vgg_experiment(seeds=(0, 1, 2), steps=300, lrs=(0.1, 0.5), n_train=2000, n_test=500,
-                   batch_size=64, eval_every=25, channels=(8, 16, 32), bins=np.linspace(-4, 4, 81)):
-    """[S18] Fig. 1: VGG with and without BN at each lr (train set: seed s; test set: s + 100)."""
-    runs = {(method, lr): [] for lr in lrs for method in METHODS}
-    for seed in seeds:
-        X, y = cifar_like(n_train, seed=seed)
-        X_test, y_test = cifar_like(n_test, seed=seed + 100)
-        for (method, lr), results in runs.items():
-            results.append(vgg_run(method == "bn", lr, (X, y, X_test, y_test), seed, steps,
-                                   batch_size, eval_every, channels, bins))
-    return {"seeds": list(seeds), "lrs": list(lrs), "runs": runs, "bins": bins}
+                   batch_size=64, eval_every=25, channels=(8, 16, 32), bins=(-4.0, 4.0, 81)):
+    """[S18] Fig. 1: VGG with and without BN at each lr (train set: seed s; test set: s + 100).
+    `bins`: (low, high, count) of the activation histogram's edges."""
+    keys = [(method, lr) for lr in lrs for method in METHODS]
+    results = iter(run_all([Run(vgg_run, bn=method == "bn", lr=lr, seed=seed, steps=steps,
+                                n_train=n_train, n_test=n_test, batch_size=batch_size,
+                                eval_every=eval_every, channels=channels, bins=bins)
+                            for method, lr in keys for seed in seeds], desc="S18 Fig. 1, VGG"))
+    runs = {key: [next(results) for _ in seeds] for key in keys}
+    return {"seeds": list(seeds), "lrs": list(lrs), "runs": runs, "bins": np.linspace(*bins)}
 
 
 def plot_vgg(data):
@@ -202,18 +215,22 @@ def plot_vgg(data):
 # --------------------------------------------------------------------------- 3. lr sweep
 
 
+def sweep_run(*, method, seed, lr, steps, depth, width, n, batch_size):
+    """One ReLU MLP (He init) on the teacher task drawn from `seed`: its final training loss."""
+    X, y = make_teacher_classification(n, seed=seed)
+    mg.manual_seed(seed)
+    model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
+    out = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed)
+    return float(out["loss"][-max(steps // 10, 1):].mean())
+
+
 def lr_sweep(seeds=(0, 1, 2, 3, 4), lrs=(0.05, 0.1, 0.2, 0.5), steps=300, depth=6, width=64,
              n=4000, batch_size=128):
     """Final training loss (mean of the last 10% of steps; nan if it diverged) per seed and lr."""
-    final = {method: np.full((len(seeds), len(lrs)), np.nan) for method in METHODS}
-    for i, seed in enumerate(seeds):
-        X, y = make_teacher_classification(n, seed=seed)
-        for j, lr in enumerate(lrs):
-            for method in METHODS:
-                mg.manual_seed(seed)
-                model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
-                out = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed)
-                final[method][i, j] = out["loss"][-max(steps // 10, 1):].mean()
+    losses = run_all([Run(sweep_run, method=method, seed=seed, lr=lr, steps=steps, depth=depth,
+                          width=width, n=n, batch_size=batch_size)
+                      for method in METHODS for seed in seeds for lr in lrs], desc="lr sweep")
+    final = dict(zip(METHODS, np.reshape(losses, (len(METHODS), len(seeds), len(lrs)))))
     return {"seeds": list(seeds), "lrs": list(lrs), "depth": depth, "final_loss": final}
 
 
