@@ -48,9 +48,16 @@ def test_dln_bn_has_more_ics_yet_a_lower_loss():
 
 @pytest.mark.training
 def test_noisy_bn_makes_the_least_stable_inputs():
+    """[S18] Fig. 2's set-up at lr 0.1: jitter BN + noise > standard > BN, per seed.
+
+    Validated at this size over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels:
+    jitter BN + noise / standard 1.67-2.62 (Haswell), 1.68-2.53 (Sandybridge); standard / BN
+    1.42-2.11 and 1.41-2.11. (At lr 1.0 and this size BN + noise / standard falls to 0.62 on
+    one seed, so that rate is not asserted here.)
+    """
     data = lesson.noisy_bn_experiment(SEEDS, steps=150, eval_every=50, n_train=2000, n_test=500)
     jitter = {m: np.array([r["jitter"] for r in runs]) for m, runs in data["runs"].items()}
-    assert (jitter["bn_noisy"] > 1.5 * jitter["standard"]).all()
+    assert (jitter["bn_noisy"] > 1.4 * jitter["standard"]).all()
     assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
 
 
