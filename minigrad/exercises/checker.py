@@ -53,6 +53,8 @@ class Property:
     check: Callable
     adapt: Callable = staticmethod(lambda case: case)
     gate: bool = False
+    only_if: tuple = ()  # names of properties that must hold for this one to be searched
+    costly: bool = False  # slow to evaluate (finite differences): shrink it last
 
     def failure(self, case):
         """The Finding on the drawn `case`, or None; a broken function becomes a Finding."""
@@ -75,8 +77,9 @@ def gate(name, claim, call):
 class Outcome:
     prop: Property
     status: str  # "ok", "FAIL" or "not checked"
-    case: object = None
+    case: object = None  # the smallest failing case, as the property checked it
     finding: Finding = None
+    drawn: object = None  # the same case as drawn, before the property's `adapt`
 
 
 @dataclass
@@ -126,8 +129,8 @@ class CheckResult:
                     lines += ["    " + line for line in self.describe(o.case)[1:]]
                 lines += [f"  {o.finding.message}", f"  hint: {o.finding.hint}"]
         if any(o.status == "not checked" for o in self.outcomes):
-            lines += ["", "(not checked: what needs a function that returns finite arrays of "
-                          "the right shapes; fix the failure above first)"]
+            lines += ["", "(not checked: what only means something once the failures above "
+                          "are fixed)"]
         return "\n".join(lines)
 
 
@@ -182,32 +185,72 @@ def shrink(prop, cases, first_case, settings, seed):
     if finding is None:
         return Outcome(prop, "FAIL", prop.adapt(case), Finding(
             "this case failed once and passed when run again",
-            "the check needs a pure function (no randomness, no state kept between calls)"))
-    return Outcome(prop, "FAIL", prop.adapt(case), finding)
+            "the check needs a pure function (no randomness, no state kept between calls)"),
+            drawn=case)
+    return Outcome(prop, "FAIL", prop.adapt(case), finding, drawn=case)
+
+
+def smallest_failure(prop, smallest, cases, first_case, settings, seed):
+    """The Outcome of a failing property with a small case: one already shrunk for an earlier
+    property if it fails there too (shrinking is the slow part of a check), else a new one."""
+    for case in smallest:
+        finding = prop.failure(case)
+        if finding is not None:
+            return Outcome(prop, "FAIL", prop.adapt(case), finding, drawn=case)
+    more = hypothesis.settings(settings, max_examples=max(10 * settings.max_examples, 1000))
+    outcome = shrink(prop, cases, first_case, more, seed)
+    if outcome.drawn is not None:
+        smallest.append(outcome.drawn)
+    return outcome
+
+
+def outcome_of(prop, properties, broken_gate, first_failures, outcomes, smallest, cases,
+               settings, seed):
+    """ok, FAIL (with its smallest case) or not checked (after a broken gate, or when a
+    property it needs fails)."""
+    if broken_gate is not None and prop is not broken_gate:
+        before = properties.index(prop) < properties.index(broken_gate)
+        return Outcome(prop, "ok" if before else "not checked")
+    if any(name in first_failures for name in prop.only_if):
+        return Outcome(prop, "not checked")
+    if prop.name not in first_failures:
+        return Outcome(prop, "ok")
+    finding = prop.failure(first_failures[prop.name])
+    if finding is not None and finding.not_written:  # a stub: nothing to shrink
+        return Outcome(prop, "FAIL", None, finding)
+    return smallest_failure(prop, smallest, cases, first_failures[prop.name], settings, seed)
+
+
+def stopped(title, properties, describe, error, verbose):
+    """The result when no case could be drawn: the check's own inputs are at fault."""
+    finding = Finding(f"the check stopped: {type(error).__name__}: {error}",
+                      "the `inputs` strategy or the reference fails on the inputs it draws")
+    outcomes = [Outcome(properties[0], "FAIL", None, finding)]
+    outcomes += [Outcome(p, "not checked") for p in properties[1:]]
+    result = CheckResult(title, outcomes, describe, "no case drawn")
+    if verbose:
+        print(result.report())
+    return result
 
 
 def run_checks(title, cases, properties, describe, max_examples, seed, verbose):
     """Explore all properties on `max_examples` drawn cases, shrink each failure to its
     smallest case (after a failing gate, only that gate), print the report, return it."""
     settings = hypothesis.settings(max_examples=max_examples, database=None, deadline=None,
-                                   derandomize=False, print_blob=False)
+                                   derandomize=False, print_blob=False,
+                                   phases=(hypothesis.Phase.generate, hypothesis.Phase.shrink))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the reader's overflows show up as `finite` failures
-        first_failures = explore(cases, properties, settings, seed)
+        try:
+            first_failures = explore(cases, properties, settings, seed)
+        except Exception as error:  # the inputs strategy or the reference itself fails
+            return stopped(title, properties, describe, error, verbose)
         broken_gate = next((p for p in properties if p.gate and p.name in first_failures), None)
-        outcomes = []
-        for position, prop in enumerate(properties):
-            if broken_gate is not None and prop is not broken_gate:
-                before = position < properties.index(broken_gate)
-                outcomes.append(Outcome(prop, "ok" if before else "not checked"))
-            elif prop.name not in first_failures:
-                outcomes.append(Outcome(prop, "ok"))
-            elif prop.failure(first_failures[prop.name]).not_written:  # a stub: no shrinking
-                outcomes.append(Outcome(prop, "FAIL", None,
-                                        prop.failure(first_failures[prop.name])))
-            else:
-                more = hypothesis.settings(settings, max_examples=max(10 * max_examples, 1000))
-                outcomes.append(shrink(prop, cases, first_failures[prop.name], more, seed))
+        outcomes, smallest = {}, []
+        for prop in sorted(properties, key=lambda p: p.costly):  # reuse cheap shrinks
+            outcomes[prop.name] = outcome_of(prop, properties, broken_gate, first_failures,
+                                             outcomes, smallest, cases, settings, seed)
+        outcomes = [outcomes[p.name] for p in properties]
     result = CheckResult(title, outcomes, describe,
                          f"{max_examples} random cases (seed {seed})")
     if verbose:
