@@ -233,6 +233,9 @@ def check_dgamma(fn):
             hint = "dγ and dβ are swapped: dγ = Σ dy·x̂, dβ = Σ dy"
         elif proportional(dgamma, (case.dy * (case.x - mean)).sum(axis=0), 1):
             hint = "dγ = Σ dy·x̂ with x̂ = (x − μ)/s, not Σ dy·(x − μ)"
+        elif case.eps > 0 and check(at_zero_eps(case)) is None:
+            hint = ("right at ε = 0, wrong for ε > 0: where ε enters x̂ = (x − μ)/√(σ² + ε) "
+                    "(inside the square root)")
         return Finding(message, hint or "dγ = Σ_n dy·x̂, x̂ = (x − μ)/√(σ² + ε) as in the forward")
     return check
 

@@ -2,10 +2,13 @@
 function fails, shrink it to the smallest such input, and report what went wrong.
 
 A *property* is a claim that holds for every input when the reader's function is right (for
-BatchNorm: Σ dx = 0 over the batch). `hypothesis.find` draws inputs until the claim fails,
-then shrinks the failing input (fewer rows, fewer columns, rounder numbers) while it still
-fails: a 2 × 1 batch of small integers is a case a reader can redo by hand. Each property
-carries a hint that names the part of the derivation its failure points to.
+BatchNorm: Σ dx = 0 over the batch). A check runs in two passes with `hypothesis.find`:
+1. explore: draw `max_examples` cases and test every property on each;
+2. shrink: for each property that failed, search again and let hypothesis shrink the failing
+   case (fewer rows, fewer columns, smaller numbers) while it still fails. A 2 × 1 batch of
+   small integers is a case a reader can redo by hand. Shrinking is the slow part, so cheap
+   properties shrink first and a later property reuses their small case if it fails there too.
+Each property carries a hint that names the part of the derivation its failure points to.
 
 The reader's code is called through `call_safely`, so an exception, a wrong shape or a NaN
 becomes a `Finding` in the report, never a traceback out of the checker.
@@ -204,8 +207,7 @@ def smallest_failure(prop, smallest, cases, first_case, settings, seed):
     return outcome
 
 
-def outcome_of(prop, properties, broken_gate, first_failures, outcomes, smallest, cases,
-               settings, seed):
+def outcome_of(prop, properties, broken_gate, first_failures, smallest, cases, settings, seed):
     """ok, FAIL (with its smallest case) or not checked (after a broken gate, or when a
     property it needs fails)."""
     if broken_gate is not None and prop is not broken_gate:
@@ -249,7 +251,7 @@ def run_checks(title, cases, properties, describe, max_examples, seed, verbose):
         outcomes, smallest = {}, []
         for prop in sorted(properties, key=lambda p: p.costly):  # reuse cheap shrinks
             outcomes[prop.name] = outcome_of(prop, properties, broken_gate, first_failures,
-                                             outcomes, smallest, cases, settings, seed)
+                                             smallest, cases, settings, seed)
         outcomes = [outcomes[p.name] for p in properties]
     result = CheckResult(title, outcomes, describe,
                          f"{max_examples} random cases (seed {seed})")

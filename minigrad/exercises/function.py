@@ -71,6 +71,7 @@ def evaluate(reference, inputs, options):
 def cases(draw, inputs, reference, options, names):
     drawn = draw(inputs)
     drawn = drawn if isinstance(drawn, tuple) else (drawn,)
+    drawn = tuple(np.asarray(a) if isinstance(a, np.generic) else a for a in drawn)  # 0-d
     expected = evaluate(reference, drawn, options)
     return Case(drawn, draw(small_integers(expected.shape)), expected, names[:len(drawn)])
 
@@ -240,5 +241,5 @@ def check_function(function_class, reference, inputs=None, *, options=None, larg
 
 def scaled(case, factor, reference, options):
     """The case with its float inputs multiplied by `factor` (and the reference recomputed)."""
-    inputs = tuple(a * factor if differentiable(a) else a for a in case.inputs)
+    inputs = tuple(np.asarray(a * factor) if differentiable(a) else a for a in case.inputs)
     return replace(case, inputs=inputs, expected=evaluate(reference, inputs, options))

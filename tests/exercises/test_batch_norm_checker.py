@@ -140,7 +140,7 @@ MISTAKES = [
                          ids=["composed", "staged", "fused", "solution-staged",
                               "solution-compact"])
 def test_right_backwards_pass_every_property(backward):
-    result = check_batch_norm_backward(backward, verbose=False)
+    result = check_batch_norm_backward(backward, max_examples=FEW, verbose=False)
     assert result.passed, result.report()
     assert result.failed == [] and not result.not_written
     assert [o.prop.name for o in result.outcomes] == list(BATCH_NORM_PROPERTIES)
@@ -164,6 +164,10 @@ def test_each_mistake_is_named(backward, must_fail, must_pass):
 ])
 def test_the_hint_names_the_mistake(backward, words):
     assert words in check_batch_norm_backward(backward, max_examples=FEW, verbose=False).report()
+
+
+def test_a_default_check_passes_a_right_backward():
+    assert check_batch_norm_backward(batch_norm_backward_compact, verbose=False).passed
 
 
 def test_the_report_shrinks_to_two_rows_and_one_feature(capsys):

@@ -10,7 +10,7 @@ from minigrad.exercises import FUNCTION_PROPERTIES, check_function
 from minigrad.exercises.strategies import logits_and_targets, normalization_inputs, shapes, values
 from minigrad.ops.elementwise import Mul, Tanh
 from minigrad.ops.layer_norm import LayerNorm
-from minigrad.ops.loss import CrossEntropy
+from minigrad.ops.loss import LogSoftmax
 from tests.exercises.solutions import MyLayerNorm, SoftmaxCrossEntropy
 
 FEW = 30
@@ -20,6 +20,11 @@ def cross_entropy_reference(logits, target):
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return -log_probs[np.arange(len(target)), target].mean()
+
+
+def log_softmax_reference(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def layer_norm_reference(x, gamma, beta, eps=1e-5):
@@ -84,12 +89,12 @@ def check_cross_entropy(function_class, **kwargs):
 
 @pytest.mark.parametrize("function_class, reference, inputs, options", [
     (SoftmaxCrossEntropy, cross_entropy_reference, logits_and_targets(), {}),
-    (CrossEntropy, cross_entropy_reference, logits_and_targets(), {}),
+    (LogSoftmax, log_softmax_reference, None, {"axis": -1}),
     (MyLayerNorm, layer_norm_reference, normalization_inputs(min_features=2), {}),
     (LayerNorm, layer_norm_reference, normalization_inputs(min_features=2), {"eps": 0.1}),
     (Tanh, np.tanh, None, {}),
     (Mul, np.multiply, same_shape_pairs(), {}),
-], ids=["solution-cross-entropy", "minigrad-CrossEntropy", "solution-layer-norm",
+], ids=["solution-cross-entropy", "minigrad-LogSoftmax", "solution-layer-norm",
         "minigrad-LayerNorm", "minigrad-Tanh", "minigrad-Mul"])
 def test_right_functions_pass(function_class, reference, inputs, options):
     result = check_function(function_class, reference, inputs, options=options, large=1e3,
@@ -102,7 +107,7 @@ def test_right_functions_pass(function_class, reference, inputs, options):
     (ForgetsTheMean, ["finite_differences"], "a factor N = 2"),
     (IgnoresTheUpstream, ["finite_differences"], "backward ignores its `grad` argument"),
     (WrongSign, ["finite_differences"], "a sign"),
-    (SumsInsteadOfMean, ["forward", "finite_differences"], "where the reference takes a mean"),
+    (SumsInsteadOfMean, ["forward"], "where the reference takes a mean"),
     (OverflowsOnLargeLogits, ["large_inputs"], "log-sum-exp"),
     (OneGradientForTwoInputs, ["shapes"], "backward returned 1 gradient(s) for 2 inputs"),
 ])
