@@ -1,5 +1,6 @@
 """Lesson 06 at quick size: the directions it claims, over 3 seeds, in their stated regimes."""
 import numpy as np
+import pytest
 
 from lessons import loss_landscape as lesson
 
