@@ -32,13 +32,14 @@ from minigrad.analysis import WeightNormRecorder, angle_between
 from minigrad.data import make_teacher_classification
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("equilibrium.png", "With BN and weight decay the angle a layer turns per SGD step "
            "settles at √(2ηλ) (dashed), after about 1/(ηλ) steps; two (η, λ) pairs with the same "
            "product settle at the same angle.")
 WIDTH, DEPTH, BATCH = 64, 3, 128  # the net of experiments 1-4: 20 -> 64 -> 64 -> 10
-EQUILIBRIUM_PAIRS = ((0.5, 5e-3), (0.1, 5e-3), (0.5, 1e-3), (0.5, 5e-4))  # (η, λ)
-PRACTITIONER = ((0.1, 0.0), (0.1, 5e-3), (0.5, 1e-3))  # (η, λ): none, and two of ηλ = 5e-4
+EQUILIBRIUM_PAIRS = ((1.0, 5e-3), (0.2, 5e-3), (1.0, 1e-3), (0.1, 5e-4))  # (η, λ)
+PRACTITIONER = ((0.2, 0.0), (0.2, 5e-3), (1.0, 1e-3))  # (η, λ): none, and two of ηλ = 1e-3
 PAIR_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
 
 
@@ -52,18 +53,11 @@ def teacher_data(seed, n_train=4000, n_test=1000, dtype=np.float64):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
-def in_float64(model):
-    """Cast every parameter and floating buffer to float64, so identities hold to ~1e-15."""
-    for t in list(model.parameters()) + list(model.buffers()):
-        if np.issubdtype(t.data.dtype, np.floating):
-            t.data = t.data.astype(np.float64)
-    return model
-
-
 def scale_invariant_net(seed, eps=0.0, invariant_head=True, width=WIDTH, depth=DEPTH):
     """`depth` bias-free Linear layers, each followed by BatchNorm1d(affine=False, eps), ReLU
-    in between; He init, float64. With invariant_head=False the last BN is dropped: the head
-    is a plain Linear, the one weight whose scale the loss sees."""
+    in between; He init, float64 (so identities hold to ~1e-15). With invariant_head=False
+    the last BN is dropped: the head is a plain Linear, the one weight whose scale the loss
+    sees."""
     mg.manual_seed(seed)
     sizes = [20] + [width] * (depth - 1) + [10]
     layers = []
@@ -74,7 +68,7 @@ def scale_invariant_net(seed, eps=0.0, invariant_head=True, width=WIDTH, depth=D
             layers.append(nn.BatchNorm1d(fan_out, affine=False, eps=eps))
         if not last:
             layers.append(nn.ReLU())
-    return in_float64(models.init_weights(nn.Sequential(*layers)))
+    return models.init_weights(nn.Sequential(*layers)).double()
 
 
 def linear_weights(model):
@@ -96,11 +90,6 @@ def gradient_steps(model, X, y, steps, seed):
             loss = batch_loss(model, X[index], y[index])
             loss.backward()
             yield step, loss.item()
-
-
-def run_each(function, configs):
-    """The results of function(**config) for each config, in order (the runs are independent)."""
-    return [function(**config) for config in configs]
 
 
 # --------------------------------------------------------------------------- 1. scale invariance
@@ -160,8 +149,17 @@ def norm_growth_run(seed=0, lr=0.5, steps=1000, eps=0.0, n_train=4000):
         optimizer.step()
         recorder()
         losses.append(loss)
-    return {"seed": seed, "lr": lr, "eps": eps, "norm": recorder.norm, "step_sq": np.array(step_sq),
-            "angle": recorder.angle, "effective_lr": recorder.effective_lr, "loss": np.array(losses)}
+    return {"seed": seed, "lr": lr, "eps": eps, "norm": recorder.norm,
+            "step_sq": np.array(step_sq), "angle": recorder.angle,
+            "effective_lr": recorder.effective_lr, "loss": np.array(losses)}
+
+
+def norm_growth_experiment(seeds=(0, 1, 2), steps=1000, lr=0.5):
+    """`norm_growth_run` per seed at ε = 0 and at ε = 1e-5: {eps: [run per seed]}."""
+    epsilons = (0.0, 1e-5)
+    results = iter(run_all([Run(norm_growth_run, seed=s, lr=lr, steps=steps, eps=eps)
+                            for eps in epsilons for s in seeds], desc="norm growth"))
+    return {eps: [next(results) for _ in seeds] for eps in epsilons}
 
 
 def norm_identity_error(run):
@@ -219,9 +217,10 @@ LI_ARORA_VARIANTS = {"every weight invariant, ε = 0": dict(eps=0.0, invariant_h
 
 def li_arora_experiment(seeds=(0, 1, 2), lr=0.5, weight_decay=5e-3, steps=300):
     """`li_arora_run` for each variant and seed."""
-    configs = [dict(seed=s, lr=lr, weight_decay=weight_decay, steps=steps, **options)
-               for options in LI_ARORA_VARIANTS.values() for s in seeds]
-    results = iter(run_each(li_arora_run, configs))
+    results = iter(run_all([Run(li_arora_run, seed=s, lr=lr, weight_decay=weight_decay,
+                                steps=steps, **options)
+                            for options in LI_ARORA_VARIANTS.values() for s in seeds],
+                           desc="Li & Arora"))
     runs = {name: [next(results) for _ in seeds] for name in LI_ARORA_VARIANTS}
     return {"seeds": list(seeds), "lr": lr, "weight_decay": weight_decay, "steps": steps,
             "runs": runs}
@@ -273,8 +272,8 @@ def settle_step(angle, target, window=100, tolerance=0.1):
 def equilibrium_experiment(seeds=(0, 1, 2, 3, 4), pairs=EQUILIBRIUM_PAIRS, steps=3000, last=1000):
     """For each (η, λ) and seed: the mean angle over the last `last` steps (per layer) and
     the step where it settles, against arccos(1 − ηλ) and 1/(ηλ)."""
-    configs = [dict(seed=s, lr=lr, weight_decay=wd, steps=steps) for lr, wd in pairs for s in seeds]
-    results = iter(run_each(equilibrium_run, configs))
+    results = iter(run_all([Run(equilibrium_run, seed=s, lr=lr, weight_decay=wd, steps=steps)
+                            for lr, wd in pairs for s in seeds], desc="equilibrium"))
     data = {"seeds": list(seeds), "steps": steps, "last": last, "pairs": {}}
     for lr, wd in pairs:
         runs = [next(results) for _ in seeds]
@@ -315,9 +314,8 @@ def practitioner_run(seed=0, lr=0.1, weight_decay=0.0, steps=3000, n_train=4000,
 
 
 def practitioner_experiment(seeds=(0, 1, 2, 3, 4), settings=PRACTITIONER, steps=3000):
-    configs = [dict(seed=s, lr=lr, weight_decay=wd, steps=steps) for lr, wd in settings
-               for s in seeds]
-    results = iter(run_each(practitioner_run, configs))
+    results = iter(run_all([Run(practitioner_run, seed=s, lr=lr, weight_decay=wd, steps=steps)
+                            for lr, wd in settings for s in seeds], desc="practitioner"))
     return {"seeds": list(seeds), "steps": steps,
             "settings": {setting: [next(results) for _ in seeds] for setting in settings}}
 
@@ -459,25 +457,23 @@ def sizes(quick, seed=0):
     consecutive from `seed`."""
     seeds = lambda count: tuple(range(seed, seed + count))
     if quick:
-        return {"scale": dict(seeds=seeds(2)), "growth": dict(seeds=seeds(2), steps=200),
-                "li_arora": dict(seeds=seeds(1), steps=200),
-                "equilibrium": dict(seeds=seeds(2), steps=600, last=200),
-                "practitioner": dict(seeds=seeds(2), steps=400)}
+        return {"scale": dict(seeds=seeds(2)), "growth": dict(seeds=seeds(1), steps=100),
+                "li_arora": dict(seeds=seeds(1), steps=100),
+                "equilibrium": dict(seeds=seeds(1), steps=300, last=100),
+                "practitioner": dict(seeds=seeds(1), steps=200)}
     return {"scale": dict(seeds=seeds(5)), "growth": dict(seeds=seeds(3), steps=1000),
             "li_arora": dict(seeds=seeds(3), steps=300),
             "equilibrium": dict(seeds=seeds(5), steps=3000, last=1000),
-            "practitioner": dict(seeds=seeds(5), steps=3000)}
+            "practitioner": dict(seeds=seeds(5), steps=2000)}
 
 
 def run(out_dir, quick=False, seed=0):
     """All experiments and figures of the lesson; returns the numbers it claims, per seed."""
     size = sizes(lessons.is_quick(quick), seed)
-    scale = {eps: run_each(scale_invariance, [dict(seed=s, eps=eps) for s in size["scale"]["seeds"]])
-             for eps in (0.0, 1e-5)}
+    scale = {eps: [scale_invariance(seed=s, eps=eps) for s in size["scale"]["seeds"]]
+             for eps in (0.0, 1e-5)}  # one batch each: milliseconds
     plotting.save(plot_scale_invariance(scale), out_dir, "scale_invariance.png")
-    growth = {eps: run_each(norm_growth_run, [dict(seed=s, eps=eps, steps=size["growth"]["steps"])
-                                              for s in size["growth"]["seeds"]])
-              for eps in (0.0, 1e-5)}
+    growth = norm_growth_experiment(**size["growth"])
     plotting.save(plot_norm_growth(growth[0.0], growth[1e-5]), out_dir, "norm_growth.png")
     li_arora = li_arora_experiment(**size["li_arora"])
     plotting.save(plot_li_arora(li_arora), out_dir, "li_arora.png")
@@ -506,7 +502,8 @@ def regime():
             "nets 1-4": f"{DEPTH} × [Linear(bias=False) -> BatchNorm1d(affine=False, eps=0)], ReLU "
                         f"between, widths 20-{WIDTH}-{WIDTH}-10, He init, float64",
             "net 5": f"models.mlp: {DEPTH} × [Linear -> BatchNorm1d (affine, eps 1e-5) -> ReLU], "
-                     f"width {WIDTH}, Linear head, He init, float32; weight decay on every parameter",
+                     f"width {WIDTH}, Linear head, He init, float32; weight decay on every "
+                     "parameter",
             "optimizer": "plain SGD (momentum 0), PyTorch's weight-decay rule g + λW",
             "batch": BATCH, "loss": "cross-entropy"}
 
@@ -528,7 +525,8 @@ def summarize(scale, growth, li_arora, equilibrium, practitioner):
                          "norm_first_last_per_layer": [[sigs(r["norm"][0]), sigs(r["norm"][-1])]
                                                        for r in runs],
                          "effective_lr_first_last_per_layer": [
-                             [sigs(r["effective_lr"][0]), sigs(r["effective_lr"][-1])] for r in runs]}
+                             [sigs(r["effective_lr"][0]), sigs(r["effective_lr"][-1])]
+                             for r in runs]}
         for eps, runs in growth.items()}
     summary["li_arora"] = {
         "lr": li_arora["lr"], "weight_decay": li_arora["weight_decay"], "steps": li_arora["steps"],

@@ -45,7 +45,8 @@ class WeightNormRecorder:
     """
 
     def __init__(self, weights, optimizer=None, lr=None):
-        self.weights = layer_weights(weights) if hasattr(weights, "named_modules") else dict(weights)
+        is_model = hasattr(weights, "named_modules")
+        self.weights = layer_weights(weights) if is_model else dict(weights)
         if not self.weights:
             raise ValueError("WeightNormRecorder: no weights to watch (a model without Linear or "
                              "Conv2d layers, or an empty dict)")

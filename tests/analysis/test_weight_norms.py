@@ -49,7 +49,8 @@ def test_sgd_on_scale_invariant_weights_grows_the_norm_by_the_step_and_reads_the
         x, y = rng.standard_normal((16, 6)), rng.integers(0, 3, 16)
         optimizer.zero_grad()
         nn.functional.cross_entropy(net(mg.tensor(x)), y).backward()
-        steps.append([0.3 * np.linalg.norm(first.grad.data), 0.7 * np.linalg.norm(second.grad.data)])
+        steps.append([0.3 * np.linalg.norm(first.grad.data),
+                      0.7 * np.linalg.norm(second.grad.data)])
         optimizer.step()
         recorder(None, net)
     norm, steps = recorder.norm, np.array(steps)

@@ -73,7 +73,8 @@ def test_equilibrium_angle_is_sqrt_two_eta_lambda_and_depends_on_the_product():
     for lr, wd in ((1.0, 1e-2), (0.5, 2e-2)):
         runs = [lesson.equilibrium_run(seed=s, lr=lr, weight_decay=wd, steps=500, n_train=2000)
                 for s in seeds]
-        ratios[lr] = np.array([r["angle"][-200:].mean() for r in runs]) / lesson.equilibrium_angle(lr, wd)
+        angles = np.array([r["angle"][-200:].mean() for r in runs])
+        ratios[lr] = angles / lesson.equilibrium_angle(lr, wd)
     for ratio in ratios.values():
         assert np.all(np.abs(ratio - 1) < 0.05), ratios
     assert np.all(np.abs(ratios[1.0] / ratios[0.5] - 1) < 0.05), ratios
@@ -94,7 +95,8 @@ def test_weight_decay_keeps_the_effective_lr_of_a_bn_mlp_higher():
 
 def test_summary_and_figures_are_json_ready():
     scale = {eps: [lesson.scale_invariance(0, eps)] for eps in (0.0, 1e-5)}
-    growth = {eps: [lesson.norm_growth_run(0, steps=5, eps=eps, n_train=256)] for eps in (0.0, 1e-5)}
+    growth = {eps: [lesson.norm_growth_run(0, steps=5, eps=eps, n_train=256)]
+              for eps in (0.0, 1e-5)}
     li_arora = lesson.li_arora_experiment(seeds=(0,), steps=4)
     equilibrium = lesson.equilibrium_experiment(seeds=(0,), steps=6, last=3)
     practitioner = lesson.practitioner_experiment(seeds=(0,), steps=6)
