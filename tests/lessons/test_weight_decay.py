@@ -76,8 +76,8 @@ def test_equilibrium_angle_is_sqrt_two_eta_lambda_and_depends_on_the_product():
         angles = np.array([r["angle"][-200:].mean() for r in runs])
         ratios[lr] = angles / lesson.equilibrium_angle(lr, wd)
     for ratio in ratios.values():
-        assert np.all(np.abs(ratio - 1) < 0.05), ratios
-    assert np.all(np.abs(ratios[1.0] / ratios[0.5] - 1) < 0.05), ratios
+        assert np.all(np.abs(ratio - 1) < 0.02), ratios
+    assert np.all(np.abs(ratios[1.0] / ratios[0.5] - 1) < 0.02), ratios
 
 
 @pytest.mark.training
@@ -90,7 +90,7 @@ def test_weight_decay_keeps_the_effective_lr_of_a_bn_mlp_higher():
                                                        steps=400, n_train=2000, last=100)
                                for wd in (5e-3, 0.0))
         lifts.append(with_decay["final_effective_lr"] / without["final_effective_lr"])
-    assert min(lifts) > 1.1, lifts
+    assert min(lifts) > 1.5, lifts
 
 
 def test_summary_and_figures_are_json_ready():
@@ -103,7 +103,7 @@ def test_summary_and_figures_are_json_ready():
     summary = json.loads(json.dumps(json_ready(lesson.summarize(
         scale, growth, li_arora, equilibrium, practitioner))))
     assert {c["verdict"] for c in summary["claims"]} <= {"held", "did not hold"}
-    assert len(summary["claims"]) == 4 + len(lesson.EQUILIBRIUM_PAIRS) + 3
+    assert len(summary["claims"]) == 4 + len(lesson.EQUILIBRIUM_PAIRS) + 1 + 3
     for figure in (lesson.plot_scale_invariance(scale), lesson.plot_norm_growth(*growth.values()),
                    lesson.plot_li_arora(li_arora), lesson.plot_equilibrium(equilibrium),
                    lesson.plot_practitioner(practitioner)):
