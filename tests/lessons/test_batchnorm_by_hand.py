@@ -76,6 +76,7 @@ def test_batch_of_two_passes_no_gradient_to_the_first_layer_at_zero_eps():
     assert lesson.first_layer_gradient(64, eps=0.0, batches=10)["median"] > 0.1
 
 
+@pytest.mark.training
 def test_small_batches_open_a_gap_between_train_and_eval_mode():
     """Batch 2 stays near chance (10 classes); at batch 8 the two modes disagree at least twice
     as much as at batch 64 (pilot at 800 steps: loss gaps 0.11–0.23 vs 0.02–0.03)."""

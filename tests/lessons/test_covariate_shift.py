@@ -1,22 +1,48 @@
-"""Lesson 05's claims at quick size, each over three seeds (the pilot found them on every seed)."""
+"""Lesson 05's claims at quick size, each over three seeds.
+
+A claim is asserted on every seed where it held on every validated seed (seeds 0-9 or 0-11,
+under two BLAS kernels) with a margin, and on the median over the seeds where it did not.
+"""
 import json
 
 import numpy as np
+import pytest
 
 from lessons import covariate_shift as lesson
 
 SEEDS = (0, 1, 2)
 
 
+@pytest.mark.training
 def test_dln_bn_has_more_ics_yet_a_lower_loss():
-    # layers 13 and 21; BN's shift builds up over the first ~150 steps on some seeds
+    """[S18] Fig. 3 on the 25-layer DLN at quick size (300 steps), layers 13 and 21.
+
+    ‖G − G'‖ is asserted per seed; the loss and cos(G, G') on the median over the seeds. How far
+    BN's cosine has dropped by step 300 depends on the rounding (25 layers amplify it; BN's shift
+    builds up over the first ~150 steps on some seeds), and on some seeds it has dropped by less
+    than 0.2: on a machine with another BLAS kernel that made a per-seed test fail (issue 20).
+
+    Validated over seeds 0-11 under OpenBLAS's Haswell and Sandybridge kernels:
+    - final loss BN / standard: 0.61-0.90 per seed (seed 7: 0.904); the median over each
+      triple of seeds (0-2, 3-5, 6-8, 9-11) is at most 0.77.
+    - median ‖G − G'‖ BN / standard: at least 39 on every seed and layer.
+    - median cos(G, G') standard − BN: 0.15-1.93 per seed and layer (seed 11, layer 13: 0.15
+      and 0.16; seed 0, layer 13: 0.28 with Haswell, 0.94 with Sandybridge); the median over
+      each triple is at least 0.64 (seeds 0-2: 1.07-1.09 at layer 13, 1.42-1.89 at layer 21).
+    """
     data = lesson.dln_experiment(SEEDS, steps=300, lr=1e-4, measure_every=50, layers=(12, 20))
-    for standard, bn in zip(data["runs"]["standard"], data["runs"]["bn"]):
-        assert np.nanmean(bn["loss"][-10:]) < 0.9 * np.nanmean(standard["loss"][-10:])
+    runs = list(zip(data["runs"]["standard"], data["runs"]["bn"]))
+    final_loss = lambda run: np.nanmean(run["loss"][-10:])
+    loss_ratio = [final_loss(bn) / final_loss(standard) for standard, bn in runs]
+    cosine_drop = [np.median(standard["cosine"], 0) - np.median(bn["cosine"], 0)
+                   for standard, bn in runs]
+    for standard, bn in runs:
         assert (np.median(bn["distance"], 0) > 10 * np.median(standard["distance"], 0)).all()
-        assert (np.median(bn["cosine"], 0) < np.median(standard["cosine"], 0) - 0.2).all()
+    assert np.median(loss_ratio) < 0.9, loss_ratio
+    assert (np.median(cosine_drop, axis=0) > 0.2).all(), cosine_drop
 
 
+@pytest.mark.training
 def test_noisy_bn_makes_the_least_stable_inputs():
     data = lesson.noisy_bn_experiment(SEEDS, steps=150, eval_every=50, n_train=2000, n_test=500)
     jitter = {m: np.array([r["jitter"] for r in runs]) for m, runs in data["runs"].items()}
@@ -24,7 +50,11 @@ def test_noisy_bn_makes_the_least_stable_inputs():
     assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
 
 
+@pytest.mark.training
 def test_a_diverged_run_is_flagged_not_fatal():
+    """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels: at
+    lr 5 the noisy plain net diverges on every seed, after 3-4 steps, under both.
+    """
     data = lesson.noisy_bn_experiment((0,), steps=60, lr=5.0, eval_every=20, n_train=512,
                                       n_test=128)
     run = data["runs"]["standard_noisy"][0]

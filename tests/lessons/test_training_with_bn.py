@@ -2,13 +2,19 @@
 import json
 
 import numpy as np
+import pytest
 
 from lessons import training_with_bn as lesson
 
 SEEDS = (0, 1, 2)
 
 
+@pytest.mark.training
 def test_is15_bn_learns_and_its_unit_input_drifts_less():
+    """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels (the same
+    numbers under both): final test accuracy 1.0 with BN, 0.074-0.198 without (the bars are 0.9
+    and 0.3); drift BN / standard 0.09-0.27 (the bar is 0.5).
+    """
     data = lesson.is15_experiment(SEEDS, steps=150, n_train=2000, n_test=500, eval_every=50)
     for standard, bn in zip(data["runs"]["standard"], data["runs"]["bn"]):
         assert bn["test_accuracy"][-1] > 0.9 > 0.3 > standard["test_accuracy"][-1]
@@ -17,7 +23,12 @@ def test_is15_bn_learns_and_its_unit_input_drifts_less():
     assert len(data["runs"]["bn"][0]["test_accuracy"]) == len(data["eval_steps"])
 
 
+@pytest.mark.training
 def test_lr_sweep_bn_reaches_a_lower_loss_at_the_large_lr():
+    """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels: at lr 0.5
+    the final loss is 0.66-0.86 with BN, 1.16-1.62 without; BN is lower by 0.37-0.92 per seed
+    (the bar is 0.2).
+    """
     data = lesson.lr_sweep(SEEDS, lrs=(0.5,), steps=100)
     standard, bn = data["final_loss"]["standard"][:, 0], data["final_loss"]["bn"][:, 0]
     assert (bn < standard - 0.2).all(), (standard, bn)
