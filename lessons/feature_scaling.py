@@ -221,11 +221,10 @@ def hessian(model, X, y, h=1e-6):
         shapes = [p.shape for p in trainable(model)]
         sizes = [int(np.prod(shape)) for shape in shapes]
         columns = []
-        for j in range(sum(sizes)):
-            unit = np.eye(sum(sizes))[j]
-            pieces = np.split(unit, np.cumsum(sizes)[:-1])
-            hv = hessian_vector_product(model, F.cross_entropy, (X, y),
-                                        [piece.reshape(shape) for piece, shape in zip(pieces, shapes)], h)
+        for unit in np.eye(sum(sizes)):
+            direction = [piece.reshape(shape)
+                         for piece, shape in zip(np.split(unit, np.cumsum(sizes)[:-1]), shapes)]
+            hv = hessian_vector_product(model, F.cross_entropy, (X, y), direction, h)
             columns.append(np.concatenate([a.ravel() for a in hv]))
     matrix = np.array(columns).T
     return (matrix + matrix.T) / 2
