@@ -6,6 +6,7 @@ expression `reference`, its backward against central finite differences (float64
 upstream gradient), and that a float32 input stays float32 all the way through backward.
 """
 import numpy as np
+from hypothesis import settings
 
 import minigrad as mg
 from minigrad.exercises.strategies import (away_from_kinks, broadcastable_shapes,  # noqa: F401
@@ -35,3 +36,12 @@ def check_dtype_kept(op, *arrays, grad=True):
         for i, t in enumerate(tensors):
             assert t.grad is not None, f"input {i} got no gradient"
             assert t.grad.dtype == np.float32, f"input {i} got a {t.grad.dtype} gradient"
+
+
+def examples(at_least):
+    """Hypothesis settings with at least `at_least` examples, or the profile's count if larger.
+
+    The CI profile's 15 examples suit most properties; the ones the reading group runs
+    (BatchNorm's) get 100, the core ops' forward/backward checks 50: where bugs would hide.
+    """
+    return settings(max_examples=max(at_least, settings.default.max_examples))
