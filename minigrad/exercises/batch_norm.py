@@ -22,8 +22,8 @@ sum_dx_xhat_zero       Σ_n dx·x̂ = 0 per feature at ε = 0: stretching a colu
                        leaves y unchanged, so the gradient has no component along x̂. Failure:
                        the variance path dσ², the term −x̂·mean(dx̂·x̂)/s, is missing or wrong.
 dgamma, dbeta          dγ = Σ dy·x̂ and dβ = Σ dy (y is linear in γ and β). Failure: the two
-                       swapped, x̂ built with the unbiased variance (off by √((m−1)/m)), a mean
-                       in place of a sum, γ·dy in place of dy.
+                       swapped, x̂ built with the unbiased variance (off by √((m−1)/m)) or
+                       with ε outside the root, a mean in place of a sum, γ·dy in place of dy.
 theorem_4_1            ‖dx‖² = (γ²/σ²)(‖dy‖² − ⟨1, dy⟩²/m − ⟨dy, x̂⟩²/m) per feature at ε = 0
                        (Santurkar et al. 2018, Theorem 4.1): dx is γ/σ times dy projected off
                        span{1, x̂}, and Pythagoras. Failure with both sums at 0: the overall
@@ -353,9 +353,9 @@ def properties(fn):
 def check_batch_norm_backward(fn, *, max_examples=100, seed=0, verbose=True):
     """Check the reader's BatchNorm backward `fn(dy, x, gamma, eps) -> (dx, dgamma, dbeta)`.
 
-    Searches each property in the module docstring over up to `max_examples` random float64
-    cases (x, dy of shape (N, D) with 2 ≤ N ≤ 6 and 1 ≤ D ≤ 4), shrinks any failure to its
-    smallest case, prints the report (`verbose=False`: don't) and returns a CheckResult:
+    Tests each property in the module docstring on `max_examples` random float64 cases (x of
+    shape (N, D) with 2 ≤ N ≤ 5 and 1 ≤ D ≤ 3, without ties; dy of small integers; γ away
+    from 0; ε from EPSILONS), shrinks each failure to its smallest case, prints the report (`verbose=False`: don't) and returns a CheckResult:
     `.passed`, `.failed` (names from PROPERTIES), `.not_written`, `.report()`. The check
     itself never raises: an error in `fn` is a failure it reports.
     """
