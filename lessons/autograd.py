@@ -11,6 +11,7 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
+from minigrad.data import make_teacher_classification
 from minigrad.data.toy import make_moons, make_spirals
 
 from . import models, plotting
@@ -106,12 +107,29 @@ def gradient_table(params, x, t):
     return rows
 
 
-# --------------------------------------------------------------------------- drawing the graph
+# --------------------------------------------------------------------------- when a gradient goes wrong
 
 
-def plot_graph(root, names):
-    """The worked example's graph, drawn by the library's `minigrad.viz.draw_graph`."""
-    return mg.viz.draw_graph(root, names)
+def diverging_run(lr=2.0, steps=20, seed=0, check_forward=False):
+    """Lesson 04's ReLU MLP (6 × 64, He init, teacher task, batch 128) at a step size far past
+    its edge, trained under anomaly mode until it stops it: (losses so far, anomaly's message)."""
+    X, y = make_teacher_classification(2000, seed=seed)
+    mg.manual_seed(seed)
+    model = models.mlp(X.shape[1], 10, width=64, depth=6)
+    optimizer = mg.optim.SGD(model.parameters(), lr=lr)
+    rng, losses = np.random.default_rng(seed), []
+    with mg.autograd.detect_anomaly(check_forward), np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for _ in range(steps):
+                batch = rng.integers(0, len(X), 128)
+                loss = nn.functional.cross_entropy(model(mg.Tensor(X[batch])), y[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+        except RuntimeError as error:
+            return losses, str(error)
+    return losses, None
 
 
 # --------------------------------------------------------------------------- bookkeeping rules
