@@ -85,12 +85,14 @@ def gradient_steps(model, X, y, steps, seed):
     """Yields (step, loss) after each minibatch's backward; the caller updates the weights.
     The batches depend on `seed` only, so two runs with one seed see the same batches."""
     rng = np.random.default_rng(seed)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step, index in enumerate(models.batches(len(X), BATCH, steps, rng)):
-            model.zero_grad()
+    for step, index in enumerate(models.batches(len(X), BATCH, steps, rng)):
+        model.zero_grad()
+        # Around each step, not around the yield: a caller that stops early would otherwise
+        # leave NumPy's warnings off for the rest of its program.
+        with np.errstate(over="ignore", invalid="ignore"):
             loss = batch_loss(model, X[index], y[index])
             loss.backward()
-            yield step, loss.item()
+        yield step, loss.item()
 
 
 # --------------------------------------------------------------------------- 1. scale invariance
