@@ -14,8 +14,8 @@ SEEDS = [0, 1, 2]
 
 @pytest.mark.training
 def test_every_lp_variant_beats_no_normalisation():
-    """[S18]'s ℓp normalisations (pilot, depth 8: every variant beats none 6/6; ℓ1, ℓ2 within
-    ~10% of BN).
+    """[S18]'s ℓp normalisations (docs/experiments.md §5, pilot at depth 8: every variant beats
+    none 6/6; ℓ1, ℓ2 within ~10% of BN).
 
     Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels, final loss per
     seed: ℓ1, ℓ2 and ℓ∞ / none 0.52-0.83 (the bar is 0.9); ℓ1 and ℓ2 / BN 0.99-1.11 (the bar
@@ -42,11 +42,10 @@ def test_bn_needs_batches_layer_norm_does_not():
     accuracy LayerNorm − BN 0.088-0.264 per seed, its median over each triple of seeds (0-2,
     3-5, 6-8) 0.121-0.216; LayerNorm's two modes agree exactly on every seed.
     """
-    data, test = lesson.teacher_task()
     gaps = []
     for seed in SEEDS:
-        bn = lesson.batch_size_run("bn", 2, seed, 200, 0.05, data, test)
-        ln = lesson.batch_size_run("layer_norm", 2, seed, 200, 0.05, data, test)
+        bn = lesson.batch_size_run(method="bn", batch_size=2, seed=seed, steps=200, lr=0.05)
+        ln = lesson.batch_size_run(method="layer_norm", batch_size=2, seed=seed, steps=200, lr=0.05)
         gaps.append(ln["eval_mode_accuracy"] - bn["eval_mode_accuracy"])
         assert gaps[-1] > 0, (seed, bn["eval_mode_accuracy"], ln["eval_mode_accuracy"])
         assert ln["train_mode_accuracy"] == pytest.approx(ln["eval_mode_accuracy"], abs=1e-3)

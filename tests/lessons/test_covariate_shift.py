@@ -8,7 +8,11 @@ import json
 import numpy as np
 import pytest
 
+import minigrad as mg
 from lessons import covariate_shift as lesson
+from lessons import models
+from minigrad.analysis import NonStationaryNoise
+from minigrad.data import make_teacher_classification
 
 SEEDS = (0, 1, 2)
 
@@ -46,9 +50,16 @@ def test_dln_bn_has_more_ics_yet_a_lower_loss():
 
 @pytest.mark.training
 def test_noisy_bn_makes_the_least_stable_inputs():
+    """[S18] Fig. 2's set-up at lr 0.1: jitter BN + noise > standard > BN, per seed.
+
+    Validated at this size over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels:
+    jitter BN + noise / standard 1.67-2.62 (Haswell), 1.68-2.53 (Sandybridge); standard / BN
+    1.42-2.11 and 1.41-2.11. (At lr 1.0 and this size BN + noise / standard falls to 0.62 on
+    one seed, so that rate is not asserted here.)
+    """
     data = lesson.noisy_bn_experiment(SEEDS, steps=150, eval_every=50, n_train=2000, n_test=500)
     jitter = {m: np.array([r["jitter"] for r in runs]) for m, runs in data["runs"].items()}
-    assert (jitter["bn_noisy"] > 1.5 * jitter["standard"]).all()
+    assert (jitter["bn_noisy"] > 1.4 * jitter["standard"]).all()
     assert (jitter["standard"] > 1.2 * jitter["bn"]).all()
 
 
@@ -60,8 +71,29 @@ def test_a_diverged_run_is_flagged_not_fatal():
     data = lesson.noisy_bn_experiment((0,), steps=60, lr=5.0, eval_every=20, n_train=512,
                                       n_test=128)
     run = data["runs"]["standard_noisy"][0]
-    assert run["diverged"] and np.isnan(run["jitter"]) and np.isnan(run["clean_loss"])
+    assert run["diverged"] and np.isnan(run["jitter"]) and np.isnan(run["eval_loss"])
+    assert np.isnan(run["train_mode_loss"])
     assert len(run["test_accuracy"]) == 4 and np.isfinite(run["percentiles"]).all()
+
+
+def test_the_two_losses_of_a_noisy_bn_net():
+    """eval_loss applies the noise's expectation; train_mode_loss draws it and uses BN's batch
+    statistics, and leaves BN's running statistics as they were."""
+    X, y = make_teacher_classification(300, seed=0)
+    mg.manual_seed(0)
+    model = models.mlp(X.shape[1], 10, 16, 2, norm=lesson.norm_layer("bn_noisy"))
+    models.train(model, X, y, steps=5, lr=0.1)
+    running = [b.data.copy() for b in model.buffers()]
+    noisy = lesson.train_mode_loss(model, X, y)
+    for before, after in zip(running, model.buffers()):
+        np.testing.assert_array_equal(before, after.data)
+    assert noisy != lesson.train_mode_loss(model, X, y)  # fresh noise each time
+    expected = lesson.eval_loss(model, X, y)
+    for noise in model.modules():
+        if isinstance(noise, NonStationaryNoise):
+            noise.scale_range = (1.0, 1.0)  # E[s] = 1: the identity in eval mode
+    assert expected != lesson.eval_loss(model, X, y)
+    assert model.training
 
 
 def test_cnn_ics_and_summary_are_json_ready():
@@ -74,6 +106,8 @@ def test_cnn_ics_and_summary_are_json_ready():
     noisy = lesson.noisy_bn_experiment((0,), steps=4, eval_every=2, n_train=256, n_test=64)
     summary = json.loads(json.dumps(lesson.summarize({0.1: noisy}, dln, cnn)))
     assert set(summary["noisy_bn_lr0.1"]) >= set(lesson.NOISY_METHODS)
+    assert len(summary["claims"]) == 5 + 4 + 4  # noisy BN; per layer and the loss, DLN and CNN
+    assert all(row["verdict"] in ("held", "did not hold") for row in summary["claims"])
     assert len(summary["ics_dln"]["bn"]["median_distance"][0]) == 3
     for figure in (lesson.plot_noisy_bn(noisy), lesson.plot_ics(dln), lesson.plot_ics(cnn)):
         assert figure.axes
