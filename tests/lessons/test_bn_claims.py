@@ -1,7 +1,10 @@
 """Lesson 08: its robust claims asserted over seeds at small size, and its verdicts' arithmetic.
 
-The speed-up is reported by the lesson, not asserted (it depends on the lr grid); the claim
-table's scoring of it is tested on made-up numbers.
+The regulariser and speed-up results are reported by the lesson, not asserted: the speed-up
+depends on the lr grid, and the regulariser's margins (dropout 0.5 above no regularisation by
+0.018-0.063, BN at batch 64 below it by 0.036-0.059, test accuracy on 2,000 samples) were
+measured on seeds 0-3 only, under both kernels, too few for a test. The claim table's scoring
+of both is tested on made-up numbers.
 """
 import numpy as np
 import pytest
@@ -54,23 +57,6 @@ def test_gradients_at_init_sigmoid_bn_level_relu_bn_growing_with_depth():
         assert np.all((0.2 < first_over_last("sigmoid", depth))
                       & (first_over_last("sigmoid", depth) < 2)), depth
     assert np.all(first_over_last("relu", 12) > 2 * first_over_last("relu", 6))
-
-
-@pytest.mark.training
-def test_dropout_regularises_on_the_noisy_task_and_bn_does_not():
-    """The regularisation experiment's positive control works where the lesson runs it (200
-    noisy mnist_like samples), and BN at batch 64 is no better than no regularisation there.
-    Test accuracy on 2,000 samples, 1,500 steps. Validated: seeds 0-9, Haswell and
-    Sandybridge (VALIDATION below)."""
-    gains = {"dropout 0.5": [], "BN, batch 64": []}
-    for seed in (0, 1, 2):
-        test = {name: lesson.regulariser_run(name=name, seed=seed, n_train=200, n_test=2000,
-                                             steps=1500, lr=0.05, momentum=0.9)["test"]
-                for name in ("none", *gains)}
-        for name in gains:
-            gains[name].append(test[name] - test["none"])
-    assert np.all(np.array(gains["dropout 0.5"]) > 0.0), gains
-    assert np.all(np.array(gains["BN, batch 64"]) < 0.0), gains
 
 
 def test_lr_bounds_read_the_grid():
