@@ -279,7 +279,7 @@ def run(out_dir, quick=False, seed=0):
     """The lesson's checks and figures; returns the numbers it claims."""
     quick = lessons.is_quick(quick)
     loss, names = named_graph(seed)
-    plotting.save(plot_graph(loss, names), out_dir, "graph.png")
+    plotting.save(mg.viz.draw_graph(loss, names), out_dir, "graph.png")
     rows = gradient_table(*tiny_network(seed))
     worst = {f"{a}_vs_{b}": max(abs(r[a] - r[b]) for r in rows)
              for a, b in (("paper", "backward"), ("paper", "numeric"))}
