@@ -108,93 +108,9 @@ def gradient_table(params, x, t):
 # --------------------------------------------------------------------------- drawing the graph
 
 
-def graph_of(root, names):
-    """The graph behind `root`: nodes (tensors and op nodes) and edges input -> op.
-
-    `names` maps labels to tensors (parameters, inputs, named intermediates). Returns
-    {node: (label, kind)} with kind "op", "leaf" (requires grad) or "constant" (needs no
-    gradient: backward skips it), and [(input_node, op_node)], walking `grad_fn.inputs`
-    with a stack rather than recursion, as backward() does.
-    """
-    labels = {id(tensor): name for name, tensor in names.items()}
-    nodes, edges, stack = {}, [], [root.grad_fn]
-    while stack:
-        op = stack.pop()
-        if op in nodes:
-            continue
-        nodes[op] = type(op).__name__, "op"
-        for tensor in op.inputs:
-            if not isinstance(tensor, mg.Tensor):
-                continue
-            if tensor.grad_fn is not None:
-                stack.append(tensor.grad_fn)
-                edges.append((tensor.grad_fn, op))
-                continue
-            label = labels.get(id(tensor))
-            if label is None:  # an unnamed constant, such as the 2 in x ** 2
-                label = f"{tensor.item():g}" if tensor.numel() == 1 else "const"
-            kind = "leaf" if tensor.requires_grad else "constant"
-            nodes[tensor] = f"{label}\n{tensor.shape}" if kind == "leaf" else label, kind
-            edges.append((tensor, op))
-    for name, tensor in names.items():  # name each op after the tensor it produced
-        if tensor.grad_fn in nodes:
-            nodes[tensor.grad_fn] = f"{name} = {type(tensor.grad_fn).__name__}", "op"
-    return nodes, edges
-
-
-NODE_COLORS = {"leaf": "#dbe9f6", "constant": "#eeeeee", "op": "#fde0c5"}
-
-
-def _layout(nodes, edges):
-    """Op nodes in columns by their longest distance from the inputs; every tensor sits one
-    column left of the first op that uses it, above the ops of that column."""
-    inputs_of, consumers = {}, {}
-    for source, target in edges:
-        inputs_of.setdefault(target, []).append(source)
-        consumers.setdefault(source, []).append(target)
-    column = {}
-    for op in [n for n, (_, kind) in nodes.items() if kind == "op"]:
-        pending = [op]
-        while pending:  # iterative longest-path: settle a node once all its op inputs are
-            node = pending[-1]
-            missing = [s for s in inputs_of.get(node, []) if nodes[s][1] == "op" and s not in column]
-            if missing:
-                pending.extend(missing)
-                continue
-            pending.pop()
-            column[node] = 1 + max((column[s] for s in inputs_of.get(node, []) if nodes[s][1] == "op"),
-                                   default=0)
-    for node, (_, kind) in nodes.items():
-        if kind != "op":
-            column[node] = min(column[c] for c in consumers[node]) - 1
-    position = {}
-    for c in set(column.values()):
-        ops = [n for n in nodes if column[n] == c and nodes[n][1] == "op"]
-        tensors = [n for n in nodes if column[n] == c and nodes[n][1] != "op"]
-        for k, node in enumerate(ops):
-            position[node] = (c, -k)
-        first = 1 if ops else (len(tensors) - 1) / 2
-        for k, node in enumerate(tensors):
-            position[node] = (c, first - k if not ops else first + k)
-    return position
-
-
 def plot_graph(root, names):
-    """Draw the graph from the inputs (left) to the loss (right)."""
-    nodes, edges = graph_of(root, names)
-    position = _layout(nodes, edges)
-    xs, ys = zip(*position.values())
-    fig, (ax,) = plotting.figure(1, width=1.15 * (max(xs) - min(xs) + 1), height=0.9 * (max(ys) - min(ys) + 2))
-    for source, target in edges:
-        ax.annotate("", xy=position[target], xytext=position[source],
-                    arrowprops=dict(arrowstyle="->", color="0.5", shrinkA=14, shrinkB=14))
-    for node, (label, kind) in nodes.items():
-        ax.text(*position[node], label, ha="center", va="center", fontsize=8,
-                bbox=dict(boxstyle="round,pad=0.35", fc=NODE_COLORS[kind], ec="0.4"))
-    ax.set_axis_off()
-    ax.set(xlim=(min(xs) - 0.6, max(xs) + 0.6), ylim=(min(ys) - 0.6, max(ys) + 0.6))
-    ax.set_title("the graph of the loss (blue: parameters, grey: constants, orange: ops)")
-    return fig
+    """The worked example's graph, drawn by the library's `minigrad.viz.draw_graph`."""
+    return mg.viz.draw_graph(root, names)
 
 
 # --------------------------------------------------------------------------- bookkeeping rules

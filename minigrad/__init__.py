@@ -15,6 +15,7 @@ from . import nn
 from . import analysis
 from . import data
 from . import optim
+from . import viz
 
 import numpy as _np
 

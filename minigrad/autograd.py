@@ -16,6 +16,9 @@ import functools
 
 import numpy as np
 
+from .anomaly import (_AnomalyMode, check_backward, detect_anomaly,  # noqa: F401 (PyTorch's
+                      is_anomaly_enabled, record_forward, set_detect_anomaly)  # autograd names)
+
 # --------------------------------------------------------------------------- grad mode
 
 
@@ -91,7 +94,11 @@ def as_array(data, dtype=None):
     if isinstance(data, np.ndarray):
         array = data
     elif isinstance(data, (bool, int, float, list, tuple, np.generic)):
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError:  # NumPy's "inhomogeneous shape" for [[1, 2], [3]]
+            raise ValueError(f"cannot make a Tensor from a ragged nested list (its rows have "
+                             f"different lengths): {_short(data)}") from None
         if array.dtype == np.float64 and not isinstance(data, np.generic):
             array = array.astype(np.float32)
     else:
@@ -102,6 +109,28 @@ def as_array(data, dtype=None):
     if dtype is not None and array.dtype != np.dtype(dtype):
         array = array.astype(dtype)
     return array
+
+
+def dtype_of(dtype_or_device):
+    """The dtype that `.to(...)` asks for, or None for `.to("cpu")`.
+
+    minigrad's arrays live in the computer's main memory: "cpu" is accepted (and changes
+    nothing) so PyTorch code runs unchanged; any other device is an error.
+    """
+    if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cpu", "cuda",
+                                                                               "mps", "xpu", "meta"):
+        if dtype_or_device.split(":")[0] != "cpu":
+            raise ValueError(f"minigrad runs on the CPU only; got device {dtype_or_device!r}")
+        return None
+    try:
+        return np.dtype(dtype_or_device)
+    except TypeError:
+        raise TypeError(f".to() takes a dtype or the device 'cpu', got {dtype_or_device!r}")
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # --------------------------------------------------------------------------- Tensor
@@ -335,6 +364,8 @@ def run_backward(root, seed, retain_graph):
             if len(grads) != len(node.inputs):
                 raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} "
                                    f"gradients for {len(node.inputs)} inputs")
+            if _AnomalyMode.enabled:
+                check_backward(node, grads)
             for parent, needed, grad in zip(node.inputs, node.needs_input_grad, grads):
                 if not needed or grad is None:
                     continue
@@ -399,6 +430,8 @@ class Function:
         if record:
             ctx.inputs, ctx.retained_output, ctx.released = inputs, None, False
             result.grad_fn, result._requires_grad = ctx, True
+            if _AnomalyMode.enabled:
+                record_forward(ctx, arrays, out)
         else:
             result.grad_fn, result._requires_grad = None, False
         return result

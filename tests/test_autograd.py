@@ -459,3 +459,8 @@ def test_a_small_network_matches_pytorch():
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     for a, t in ((x, tx), (w, tw), (b, tb)):
         np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_ragged_nested_list_is_refused_in_minigrads_words():
+    with pytest.raises(ValueError, match=r"ragged nested list .*\[\[1, 2\], \[3\]\]"):
+        mg.tensor([[1, 2], [3]])

@@ -20,6 +20,11 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=np.float32):
         super().__init__()
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1] (or None for a cumulative average), "
+                             f"got {momentum}")
+        if eps < 0:
+            raise ValueError(f"eps must be >= 0 (it keeps 1/sqrt(var + eps) finite), got {eps}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

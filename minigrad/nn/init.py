@@ -74,6 +74,8 @@ def ones_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0):
     """U(−a, a) with a = gain·√(6/(fan_in + fan_out)): variance gain²·2/(fan_in + fan_out)."""
+    if tensor.data.size == 0:
+        return tensor  # an empty layer such as Linear(0, 3): nothing to draw (as PyTorch)
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -81,6 +83,8 @@ def xavier_uniform_(tensor, gain=1.0):
 
 def xavier_normal_(tensor, gain=1.0):
     """N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
+    if tensor.data.size == 0:
+        return tensor  # an empty layer such as Linear(0, 3): nothing to draw (as PyTorch)
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -91,6 +95,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     PyTorch's default Linear/Conv2d init is this with a = √5, i.e. gain² = 2/(1 + 5) = 1/3
     and bound = 1/√fan_in: much smaller than He init's √(6/fan_in).
     """
+    if tensor.data.size == 0:
+        return tensor  # an empty layer such as Linear(0, 3): nothing to draw (as PyTorch)
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
@@ -98,5 +104,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """N(0, std²) with std = gain/√fan (He et al.)."""
+    if tensor.data.size == 0:
+        return tensor  # an empty layer such as Linear(0, 3): nothing to draw (as PyTorch)
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))

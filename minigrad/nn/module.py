@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, dtype_of
 
 
 class Parameter(Tensor):
@@ -162,6 +162,31 @@ class Module:
         for p in self.parameters():
             p.requires_grad = flag
         return self
+
+    # -- dtypes -----------------------------------------------------------------------------------
+
+    def to(self, dtype):
+        """Cast every parameter (and its .grad) and every floating buffer to `dtype`, in place.
+
+        Integer buffers (BN's num_batches_tracked) keep their dtype. `.to("cpu")` changes
+        nothing (minigrad has no other device). Returns the module, as in PyTorch.
+        """
+        dtype = dtype_of(dtype)
+        if dtype is None:
+            return self
+        for tensor in [*self.parameters(), *self.buffers()]:
+            if tensor is not None and np.issubdtype(tensor.data.dtype, np.floating):
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad.data = tensor.grad.data.astype(dtype)
+        return self
+
+    def double(self):
+        """`to(float64)`: e.g. to gradcheck a whole model, where float32 rounding is too coarse."""
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
 
     # -- state ------------------------------------------------------------------------------------
 

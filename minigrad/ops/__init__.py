@@ -5,7 +5,7 @@ Each method is the module-level op under another spelling: `x.exp()` is `ops.exp
 """
 from ..autograd import Tensor
 from .elementwise import (abs, add, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg,
-                          operand, pow, relu, sigmoid, sqrt, sub, tanh, to, where)
+                          operand, pow, relu, sigmoid, sqrt, sub, tanh, to, type_, where)
 from .linalg import matmul
 from .loss import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss,
                    nll_loss, softmax)
@@ -41,7 +41,8 @@ def _bind_tensor_methods():
         argmax=argmax, argmin=argmin, softmax=softmax, log_softmax=log_softmax,
         reshape=reshape, view=view, permute=permute, transpose=transpose, flatten=flatten,
         squeeze=squeeze, unsqueeze=unsqueeze, expand=expand, broadcast_to=broadcast_to,
-        to=to, float=lambda x: to(x, np.float32), double=lambda x: to(x, np.float64),
+        to=to, type=type_, float=lambda x: to(x, np.float32),
+        double=lambda x: to(x, np.float64),
         T=property(lambda x: transpose(x)),
     )
     for name, method in methods.items():

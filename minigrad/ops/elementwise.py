@@ -6,7 +6,7 @@ gradient is the sum of theirs: `unbroadcast` does that sum.
 """
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, dtype_of
 
 
 def unbroadcast(grad, shape):
@@ -344,8 +344,17 @@ class Cast(Function):
 
 
 def to(x, dtype):
-    """`x.to(dtype)`, `x.float()`, `x.double()`: a differentiable cast."""
-    return x if x.dtype == dtype else Cast.apply(x, dtype=np.dtype(dtype))
+    """`x.to(dtype)`, `x.float()`, `x.double()`, `x.type(dtype)`: a differentiable cast.
+
+    `x.to("cpu")` returns x itself (see `dtype_of`)."""
+    dtype = dtype_of(dtype)
+    return x if dtype is None or x.dtype == dtype else Cast.apply(x, dtype=dtype)
+
+
+def type_(x, dtype=None):
+    """`x.type(dtype)` casts like `x.to(dtype)`; `x.type()` names the dtype ("float32", where
+    PyTorch says "torch.FloatTensor")."""
+    return str(x.dtype) if dtype is None else to(x, dtype)
 
 
 def neg(x):

@@ -17,18 +17,6 @@ def test_paper_backward_and_numeric_gradients_agree(seed):
         assert abs(row["paper"] - row["numeric"]) < 1e-7, row
 
 
-def test_graph_has_every_parameter_as_a_leaf_and_names_the_ops():
-    loss, names = lesson.named_graph()
-    nodes, edges = lesson.graph_of(loss, names)
-    leaves = sorted(label.split("\n")[0] for label, kind in nodes.values() if kind == "leaf")
-    assert leaves == ["W1", "W2", "b1", "b2"]
-    constants = [label for label, kind in nodes.values() if kind == "constant"]
-    assert "x" in constants and "t" in constants
-    ops = [label for label, kind in nodes.values() if kind == "op"]
-    assert "h = Tanh" in ops and any(label.startswith("loss = ") for label in ops)
-    assert all(target in nodes and source in nodes for source, target in edges)
-
-
 def test_gradients_accumulate():
     values = lesson.accumulation_examples()
     assert values == {"used_twice": 7.0, "diamond": 24.0, "backward_once": 6.0,

@@ -194,3 +194,14 @@ def test_five_training_steps_then_eval_match_pytorch(config):
     ours.eval(), theirs.eval()
     x = batches(shape, 1, seed=1)[0]
     close(ours(mg.tensor(x)).data, theirs(torch.from_numpy(x)), "eval output")
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(momentum=-1.0), r"momentum must be in \[0, 1\].*got -1.0"),
+    (dict(momentum=1.5), r"momentum must be in \[0, 1\].*got 1.5"),
+    (dict(eps=-1.0), r"eps must be >= 0.*got -1.0"),
+])
+def test_bad_momentum_or_eps_is_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        nn.BatchNorm1d(4, **options)
+    nn.BatchNorm2d(4, momentum=None, eps=0.0)  # a cumulative average and eps = 0 are fine

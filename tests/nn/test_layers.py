@@ -271,3 +271,9 @@ def test_clip_grad_norm_of_a_nan_gradient_raises_when_asked():
     with pytest.raises(RuntimeError, match="nan"):
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
     assert np.isnan(nn.utils.clip_grad_norm_([p], 1.0).item())
+
+
+def test_an_empty_linear_layer_builds_like_pytorchs():
+    layer = nn.Linear(0, 3)
+    assert layer.weight.shape == (3, 0)
+    assert np.array_equal(layer(mg.zeros(2, 0)).data, np.broadcast_to(layer.bias.data, (2, 3)))

@@ -213,3 +213,48 @@ def test_repr():
                              "    (second): Affine(4, 2)\n  )\n)")
     assert repr(Parameter(np.ones(2, np.float32))) == ("Parameter containing:\n"
                                                         "tensor([1., 1.], requires_grad=True)")
+
+
+# -- dtype moves ------------------------------------------------------------------------------
+
+
+def test_double_casts_parameters_grads_and_floating_buffers_in_place():
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.BatchNorm1d(4))
+    weight = model[0].weight
+    model(mg.randn(5, 3)).sum().backward()
+    assert model.double() is model and model[0].weight is weight  # same objects, new dtype
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    buffers = dict(model.named_buffers())
+    assert buffers["1.running_mean"].dtype == buffers["1.running_var"].dtype == np.float64
+    assert buffers["1.num_batches_tracked"].dtype == np.int64  # a counter stays an integer
+    assert model.float() is model and {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert model.to(np.float64) is model and model[0].bias.dtype == np.float64
+
+
+def test_to_cpu_is_a_no_op_and_another_device_an_error():
+    model = mg.nn.Linear(2, 2)
+    assert model.to("cpu") is model and model.weight.dtype == np.float32
+    x = mg.randn(2)
+    assert x.to("cpu") is x
+    with pytest.raises(ValueError, match="CPU only; got device 'cuda:0'"):
+        model.to("cuda:0")
+    with pytest.raises(ValueError, match="CPU only"):
+        x.to("mps")
+
+
+def test_tensor_type_names_or_casts():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert x.type() == "float32"
+    y = x.type(np.float64)
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32  # a differentiable cast, like .to()
+
+
+def test_whole_model_gradcheck_after_double():
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 5), mg.nn.BatchNorm1d(5), mg.nn.Tanh(),
+                             mg.nn.Linear(5, 2)).double()
+    x = mg.randn(6, 3, dtype=np.float64, requires_grad=True)
+    assert mg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()])
