@@ -29,13 +29,14 @@ from minigrad import nn
 from minigrad.data import make_mnist_like, make_teacher_classification
 
 from . import is_quick, plotting
-from .bn_claims import CHANCE_LOSS, final_loss, layer_gradient_norms, trains
+from .bn_claims import CHANCE_LOSS, final_loss, trains
 from .models import mlp, residual_mlp, train
+from .runs import Run, run_all
 
 GALLERY = ("gradient_profiles.png", "Gradient norm per layer at initialisation, depth-100 ReLU "
            "MLP (width 256, batch 64): with BatchNorm it grows about 1.22× per layer toward the "
-           "input, as Yang et al. 2019 predict; without BN, or with a residual path, it stays "
-           "nearly flat")
+           "input, as Yang et al. 2019's Theorem 8 predicts (1.222×); without BN, or with BN inside "
+           "residual blocks, it stays flat")
 INIT_INPUTS = 512  # input dimension at init: a batch of B ≤ 512 Gaussian inputs is in general position
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity, "sigmoid": nn.Sigmoid}
 INIT_C = {"relu": 2.0, "tanh": 1.0, "linear": 1.0, "sigmoid": 2.0}
@@ -114,8 +115,13 @@ def deep_net(activation, depth, width, bn=False, residual=False, gamma=1.0, beta
 
 
 def hidden_gradient_norms(net, X, y):
-    """‖∇W_l‖ of every hidden Linear, l = 1 (input side) .. depth (the classifier left out)."""
-    return np.array(layer_gradient_norms(net, X, y)[:-1])
+    """‖∇W_l‖ of every hidden Linear, l = 1 (input side) .. depth (the classifier left out),
+    on one batch. The norm is taken in float64: an exploding gradient's squares overflow
+    float32 long before the gradient itself does."""
+    net.zero_grad()
+    nn.functional.cross_entropy(net(mg.Tensor(X)), y).backward()
+    hidden = [m for m in net.modules() if isinstance(m, nn.Linear)][:-1]
+    return np.array([np.linalg.norm(m.weight.grad.data.astype(np.float64)) for m in hidden])
 
 
 def init_gradients(activation, arch, depth, width, batch_size, seed, in_features=INIT_INPUTS):
@@ -142,20 +148,14 @@ def fitted_rate(norms, window=(0.2, 0.8)):
     return float(np.exp(-np.polyfit(layers[kept], np.log(norms[first:last][kept]), 1)[0]))
 
 
-def run_each(function, configs):
-    """Run `function(**config)` for every config, in order (the lessons' runner will take
-    over: these are independent runs of a module-level function with keyword config)."""
-    return [function(**config) for config in configs]
-
-
 # --------------------------------------------------------------------------- 1. profiles
 
 
 def gradient_profiles(cases, depth=100, width=256, batch_size=64, seeds=(0, 1, 2)):
     """Per-layer gradient norms at init and the fitted rate, per (activation, arch) case."""
-    configs = [dict(activation=a, arch=arch, depth=depth, width=width, batch_size=batch_size,
-                    seed=s) for a, arch in cases for s in seeds]
-    norms = iter(run_each(init_gradients, configs))
+    runs = [Run(init_gradients, activation=a, arch=arch, depth=depth, width=width,
+                batch_size=batch_size, seed=s) for a, arch in cases for s in seeds]
+    norms = iter(run_all(runs, desc="gradient profiles at init"))
     results = {}
     for activation, arch in cases:
         runs = np.array([next(norms) for _ in seeds])
@@ -169,9 +169,9 @@ def gradient_profiles(cases, depth=100, width=256, batch_size=64, seeds=(0, 1, 2
 def ratio_against_depth(depths=(5, 10, 20, 40, 80), archs=("plain", "bn"), width=256,
                         batch_size=64, seeds=(0, 1, 2)):
     """‖∇W_1‖ / ‖∇W_last hidden‖ at init in separate ReLU nets of each depth."""
-    configs = [dict(activation="relu", arch=arch, depth=d, width=width, batch_size=batch_size,
-                    seed=s) for arch in archs for d in depths for s in seeds]
-    ratios = iter([norms[0] / norms[-1] for norms in run_each(init_gradients, configs)])
+    runs = [Run(init_gradients, activation="relu", arch=arch, depth=d, width=width,
+                batch_size=batch_size, seed=s) for arch in archs for d in depths for s in seeds]
+    ratios = iter([norms[0] / norms[-1] for norms in run_all(runs, desc="ratio against depth")])
     ratio = {arch: np.array([[next(ratios) for _ in seeds] for _ in depths]) for arch in archs}
     return {"depths": list(depths), "seeds": list(seeds), "ratio": ratio}
 
@@ -206,12 +206,12 @@ def plot_profiles(profiles, activations=("relu",), archs=("plain", "bn", "bn_res
 # --------------------------------------------------------------------------- 2. batch size
 
 
-def batch_size_sweep(batch_sizes=(4, 8, 16, 32, 64, 128, 256, 512), activations=("relu", "linear"),
-                     depth=60, width=256, seeds=(0, 1, 2)):
+def batch_size_sweep(batch_sizes=(8, 16, 32, 64, 128, 256, 512), activations=("relu", "linear"),
+                     depth=100, width=256, seeds=(0, 1, 2)):
     """The fitted BN rate per (activation, B, seed), beside Theorem 8's."""
-    configs = [dict(activation=a, arch="bn", depth=depth, width=width, batch_size=b, seed=s)
-               for a in activations for b in batch_sizes for s in seeds]
-    norms = iter(run_each(init_gradients, configs))
+    runs = [Run(init_gradients, activation=a, arch="bn", depth=depth, width=width, batch_size=b,
+                seed=s) for a in activations for b in batch_sizes for s in seeds]
+    norms = iter(run_all(runs, desc="batch sizes"))
     rate = {a: np.array([[fitted_rate(next(norms)) for _ in seeds] for _ in batch_sizes])
             for a in activations}
     theory = {a: [theory_rate(a, b) for b in batch_sizes] for a in activations}
@@ -272,10 +272,10 @@ def case_label(case):
 def trainability(cases=TRAIN_CASES, depths=(10, 30, 60), lrs=(0.03, 0.1, 0.3), width=64,
                  batch_size=64, steps=100, seeds=(0, 1, 2)):
     """Final training loss per (case, depth, lr, seed) after `steps` SGD steps."""
-    configs = [dict(activation=a, arch=arch, depth=d, width=width, lr=lr, steps=steps,
-                    batch_size=batch_size, seed=s)
-               for a, arch in cases for d in depths for lr in lrs for s in seeds]
-    results = iter(run_each(train_run, configs))
+    runs = [Run(train_run, activation=a, arch=arch, depth=d, width=width, lr=lr, steps=steps,
+                batch_size=batch_size, seed=s)
+            for a, arch in cases for d in depths for lr in lrs for s in seeds]
+    results = iter(run_all(runs, desc="trainability"))
     loss = {case: np.array([[[next(results)["final_loss"] for _ in seeds] for _ in lrs]
                             for _ in depths]) for case in cases}
     return {"cases": list(cases), "depths": list(depths), "lrs": list(lrs), "seeds": list(seeds),
@@ -316,10 +316,11 @@ def equilibration(depth=60, lr=0.1, probe_steps=(0, 1, 10, 100), width=64, batch
                   seeds=(0, 1, 2), activation="relu", arch="bn"):
     """Per-layer gradient norms after 0, 1, 10, 100 SGD steps, and their dynamic range
     (largest over smallest layer), per seed."""
-    configs = [dict(activation=activation, arch=arch, depth=depth, width=width, lr=lr,
-                    steps=max(probe_steps), batch_size=batch_size, seed=s,
-                    probe_steps=tuple(probe_steps)) for s in seeds]
-    probes = np.array([r["probes"] for r in run_each(train_run, configs)])  # (seed, probe, layer)
+    runs = [Run(train_run, activation=activation, arch=arch, depth=depth, width=width, lr=lr,
+                steps=max(probe_steps), batch_size=batch_size, seed=s,
+                probe_steps=tuple(probe_steps)) for s in seeds]
+    probes = np.array([r["probes"] for r in run_all(runs, desc="gradients during training")])
+    # probes: (seed, probe step, layer)
     dynamic_range = probes.max(axis=2) / probes.min(axis=2)
     return {"depth": depth, "lr": lr, "probe_steps": list(probe_steps), "seeds": list(seeds),
             "norms": probes, "dynamic_range": dynamic_range}
