@@ -304,6 +304,8 @@ def plot_trainability(sweep):
                     ms=3, color=COLORS[case[1]], label=case_label(case))
         ax.axhline(CHANCE_LOSS, color="grey", ls=":", lw=1)
         ax.set_xscale("log")
+        ax.set_xticks(sweep["lrs"], [f"{lr:g}" for lr in sweep["lrs"]])
+        ax.minorticks_off()
         ax.set_ylim(0, 1.25 * CHANCE_LOSS)
         ax.set_title(f"depth {depth}")
         ax.set_xlabel("learning rate")
