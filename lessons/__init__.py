@@ -21,6 +21,7 @@ LESSONS = [
     "06_loss_landscape",
     "07_beyond_batchnorm",
     "08_bn_claims",
+    "09_weight_decay",
     "10_depth",
 ]
 

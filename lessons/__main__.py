@@ -9,6 +9,7 @@ mode and saves them with their outputs; `--stale` lists the notebooks executed w
 """
 import argparse
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from . import is_quick, module, resolve, runs
 
 HERE = Path(__file__).resolve().parent
+INLINE = "module://matplotlib_inline.backend_inline"
 GALLERY = HERE.parent / "docs" / "gallery"
 
 
@@ -62,6 +64,7 @@ def execute_notebooks(names, timeout=1800):
     import nbformat
     from nbclient import NotebookClient
 
+    os.environ["MPLBACKEND"] = INLINE  # the kernels inherit it: Agg would leave no figures
     for name in tqdm(names, desc="notebooks", unit="notebook"):
         path = HERE / f"{name}.ipynb"
         notebook = nbformat.read(path, as_version=4)

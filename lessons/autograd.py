@@ -11,9 +11,11 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
+from minigrad.data import make_teacher_classification
 from minigrad.data.toy import make_moons, make_spirals
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("decision_boundaries.png", "A minigrad MLP (2 × 64 ReLU) trained with SGD separates "
            "moons and spirals; decision regions per seed.")
@@ -105,12 +107,29 @@ def gradient_table(params, x, t):
     return rows
 
 
-# --------------------------------------------------------------------------- drawing the graph
+# --------------------------------------------------------------------------- when a gradient goes wrong
 
 
-def plot_graph(root, names):
-    """The worked example's graph, drawn by the library's `minigrad.viz.draw_graph`."""
-    return mg.viz.draw_graph(root, names)
+def diverging_run(lr=2.0, steps=20, seed=0, check_forward=False):
+    """Lesson 04's ReLU MLP (6 × 64, He init, teacher task, batch 128) at a step size far past
+    its edge, trained under anomaly mode until it stops it: (losses so far, anomaly's message)."""
+    X, y = make_teacher_classification(2000, seed=seed)
+    mg.manual_seed(seed)
+    model = models.mlp(X.shape[1], 10, width=64, depth=6)
+    optimizer = mg.optim.SGD(model.parameters(), lr=lr)
+    rng, losses = np.random.default_rng(seed), []
+    with mg.autograd.detect_anomaly(check_forward), np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for _ in range(steps):
+                batch = rng.integers(0, len(X), 128)
+                loss = nn.functional.cross_entropy(model(mg.Tensor(X[batch])), y[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+        except RuntimeError as error:
+            return losses, str(error)
+    return losses, None
 
 
 # --------------------------------------------------------------------------- bookkeeping rules
@@ -186,20 +205,26 @@ DATASETS = {"moons": lambda seed: make_moons(n=400, noise=0.15, seed=seed),
 
 
 def train_toy(dataset, seed=0, steps=2000, lr=0.1, width=64, depth=2, batch_size=64):
-    """A 2 × 64 ReLU MLP (He init) trained by SGD with momentum 0.9 on a 2-D toy set."""
+    """A 2 × 64 ReLU MLP (He init) trained by SGD with momentum 0.9 on a 2-D toy set.
+
+    Returns the data, the per-step loss, the training accuracy and the trained net's decision
+    regions (arrays only, so the result can come back from another process).
+    """
     X, y = DATASETS[dataset](seed)
     mg.manual_seed(seed)
     model = models.mlp(2, int(y.max()) + 1, width=width, depth=depth, init="he")
     history = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed, momentum=0.9)
-    return {"model": model, "X": X, "y": y, "loss": history["loss"],
-            "accuracy": models.accuracy(model, X, y)}
+    return {"seed": seed, "X": X, "y": y, "loss": history["loss"],
+            "accuracy": models.accuracy(model, X, y), "regions": decision_regions(model, X)}
 
 
 def toy_runs(quick=False, seed=0):
     """train_toy on every dataset for three seeds: 2000 steps (quick: 600)."""
     steps = 600 if quick else 2000
-    return {name: [dict(train_toy(name, s, steps), seed=s) for s in (seed, seed + 1, seed + 2)]
-            for name in DATASETS}
+    seeds = (seed, seed + 1, seed + 2)
+    results = run_all([Run(train_toy, dataset=name, seed=s, steps=steps)
+                       for name in DATASETS for s in seeds], desc="toy sets")
+    return {name: results[k * len(seeds):(k + 1) * len(seeds)] for k, name in enumerate(DATASETS)}
 
 
 def decision_regions(model, X, resolution=200):
@@ -223,7 +248,7 @@ def plot_decision_boundaries(runs):
     for row, name in enumerate(datasets):
         for col, run in enumerate(runs[name]):
             ax = axes[row * seeds + col]
-            g1, g2, classes = decision_regions(run["model"], run["X"])
+            g1, g2, classes = run["regions"]
             ax.imshow(classes, origin="lower", extent=(g1.min(), g1.max(), g2.min(), g2.max()),
                       cmap=cmap, vmin=0, vmax=8, interpolation="nearest")
             ax.scatter(run["X"][:, 0], run["X"][:, 1], c=run["y"], cmap="Set1", vmin=0, vmax=8,

@@ -5,7 +5,8 @@ primitive ops, staged as in Ioffe & Szegedy's chain rule, fused into the compact
 form), and checks everything it claims with numbers: the staged steps by hand against
 minigrad, the compact form's two zero sums, the three implementations against each other
 and against finite differences, Theorem 4.1 of Santurkar et al. (2018), and what happens
-to eval mode when training batches are tiny.
+to eval mode when training batches are tiny. To derive the staged backward yourself first,
+work through the exercise lessons/exercises/01_batch_norm_backward.ipynb.
 
 Per channel, over the m values of a batch:
     μ = mean(x), σ² = mean((x − μ)²), s = √(σ² + ε), x̂ = (x − μ)/s, y = γx̂ + β.
@@ -24,6 +25,7 @@ from minigrad.data.toy import make_teacher_classification
 from minigrad.ops.norm import IMPLEMENTATIONS
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("projection.png", "BatchNorm's backward is a projection: it removes from the upstream "
            "gradient everything a line in x̂ explains (Σdx = 0, Σdx·x̂ = 0).")
@@ -227,9 +229,11 @@ def blind_spot(shape=(8, 2), seed=0):
 def theorem_41(m=16, eps=0.0, gamma=1.5, seed=0):
     """Both sides of Santurkar et al.'s Theorem 4.1 for one channel, from minigrad's backward.
 
-    LHS = ‖∂L̂/∂y‖², the gradient after BN's backward; g = ∂L/∂z is the upstream gradient.
-    RHS = (γ²/σ²)(‖g‖² − ⟨1, g⟩²/m − ⟨g, ŷ⟩²/m) with σ² + ε in place of σ², and the variant
-    some transcriptions print, with 1/√m on the last term. `unit` = (γ²/σ²)‖g‖², the size of
+    In [S18] §4's letters: y = Wx is BN's input (here the batch `y`), ŷ its normalisation
+    (x̂ elsewhere in this lesson), z = γŷ + β BN's output; L̂ is the loss with BN, L without.
+    LHS = ‖∇_y L̂‖², the gradient after BN's backward; g = ∂L/∂z is the upstream gradient.
+    RHS = (γ²/σ²)(‖g‖² − ⟨1, g⟩²/m − ⟨g, ŷ⟩²/m) with σ² + ε in place of σ², and a variant
+    with 1/√m on the last term (false: the exact value exceeds it). `unit` = (γ²/σ²)‖g‖², the size of
     the gradient BN would pass on if it were a plain rescaling: the bound's natural unit.
     """
     rng = np.random.default_rng(seed)
@@ -285,7 +289,7 @@ def batch_dependence(layer, seed=0, batch_size=4):
 
 
 def teacher_task(seed, n_train=2000, n_test=1000):
-    """PAPERS.md §11's teacher task: 20-dim Gaussian inputs, 10 classes from a random tanh net."""
+    """The teacher task of lesson 08: 20-dim Gaussian inputs, 10 classes from a random tanh net."""
     X, y = make_teacher_classification(n=n_train + n_test, dim=20, num_classes=10, seed=seed)
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
@@ -302,8 +306,13 @@ def mean_loss_and_accuracy(model, X, y, batch_size):
     return float(np.mean(losses)), correct / (len(losses) * batch_size)
 
 
-def train_then_compare_modes(batch_size, seed=0, steps=1500, lr=0.02, width=64, depth=3):
-    """Train a BN MLP with `batch_size`, then score the training set two ways.
+NORMS = {"batch_norm": nn.BatchNorm1d, "layer_norm": nn.LayerNorm}
+
+
+def train_then_compare_modes(batch_size, seed=0, steps=1500, lr=0.02, width=64, depth=3,
+                             norm="batch_norm"):
+    """Train an MLP with a norm layer (`NORMS`) after each linear one with `batch_size`, then
+    score the training set two ways.
 
     "train mode": batch statistics of batches of the same size (what training saw);
     "eval mode": the running statistics (what deployment sees). A copy of the model does the
@@ -311,7 +320,7 @@ def train_then_compare_modes(batch_size, seed=0, steps=1500, lr=0.02, width=64, 
     """
     X, y, X_test, y_test = teacher_task(seed)
     mg.manual_seed(seed)
-    model = models.mlp(X.shape[1], 10, width=width, depth=depth, norm=nn.BatchNorm1d, init="he")
+    model = models.mlp(X.shape[1], 10, width=width, depth=depth, norm=NORMS[norm], init="he")
     history = models.train(model, X, y, steps, lr, batch_size=batch_size, seed=seed, momentum=0.9)
     as_trained = copy.deepcopy(model).train()
     order = np.random.default_rng(seed).permutation(len(X))
@@ -345,40 +354,66 @@ def normalised_unit(model, X, batch_size, unit=0):
     return values
 
 
+def pitfall_run(batch_size, seed, steps, histogram=False):
+    """One run of the small-batch experiment: train_then_compare_modes's numbers, and with
+    `histogram` one BN unit's values in both modes over 512 training points."""
+    result = train_then_compare_modes(batch_size, seed, steps)
+    row = {k: v for k, v in result.items() if k not in ("model", "data")}
+    if histogram:
+        row["unit"] = normalised_unit(result["model"], result["data"][0][:512], batch_size)
+    return row
+
+
 def small_batch_pitfall(batch_sizes=(2, 4, 8, 16, 64), seeds=(0, 1, 2), steps=1500,
                         histogram_sizes=(2, 64)):
-    """train_then_compare_modes for every batch size and seed (models dropped, numbers kept),
-    and one BN unit's values in both modes for the `histogram_sizes` (first seed)."""
-    rows, units = [], {}
-    for batch_size in batch_sizes:
-        for seed in seeds:
-            result = train_then_compare_modes(batch_size, seed, steps)
-            if seed == seeds[0] and batch_size in histogram_sizes:
-                units[batch_size] = normalised_unit(result["model"], result["data"][0][:512], batch_size)
-            rows.append({k: v for k, v in result.items() if k not in ("model", "data")})
-    return rows, units
+    """train_then_compare_modes for every batch size and seed (numbers only), and one BN unit's
+    values in both modes for the `histogram_sizes` (first seed)."""
+    results = run_all([Run(pitfall_run, batch_size=batch_size, seed=seed, steps=steps,
+                           histogram=seed == seeds[0] and batch_size in histogram_sizes)
+                       for batch_size in batch_sizes for seed in seeds], desc="small batches")
+    units = {row["batch_size"]: row.pop("unit") for row in results if "unit" in row}
+    return results, units
+
+
+def batch_of_two_gain(var, eps=1e-5):
+    """What BN's backward multiplies γ·(g₁ − g₂)/2 by at batch size 2: ε/(σ² + ε)^{3/2}.
+
+    With two values x̂ = ±σ/s, so the compact form keeps the fraction 1 − σ²/s² = ε/s² of the
+    (1, −1) component of dx̂ and divides by s. The gain exceeds 1 wherever σ² < ε^{2/3} − ε
+    (4.5e-4 for ε = 1e-5) and reaches ε^{−1/2} (316) as σ² → 0; at ε = 0 it is exactly 0.
+    """
+    return eps / (np.asarray(var) + eps) ** 1.5
 
 
 def first_layer_gradient(batch_size, eps=1e-5, seed=0, batches=50):
-    """Median and mean ‖∂loss/∂W₁‖ of the BN MLP at initialisation over random batches.
+    """‖∂loss/∂W₁‖ of the BN MLP at initialisation over random batches (median and mean), and
+    each BN layer's smallest batch variance σ² and largest gain ε/(σ² + ε)^{3/2} per batch.
 
-    W₁ feeds the first BN layer, so its gradient is whatever BN's backward lets through. At
-    batch size 2 that is (ε/(σ² + ε))·(g₁ − g₂)/(2s) per unit: exactly 0 at ε = 0, and for
-    ε > 0 tiny except where the two samples almost coincide (σ² ≲ ε), where it spikes.
+    W₁ feeds the first BN layer, so its gradient is whatever the BN layers' backwards let
+    through; at batch size 2 each unit multiplies what reaches it by `batch_of_two_gain`.
     """
     X, y, _, _ = teacher_task(seed)
     mg.manual_seed(seed)
     model = models.mlp(X.shape[1], 10, width=64, depth=3, init="he",
                        norm=lambda width: nn.BatchNorm1d(width, eps=eps))
     first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    variances = {id(layer): [] for layer in layers}
+    handles = [layer.register_forward_hook(
+        lambda module, inputs, output: variances[id(module)].append(inputs[0].data.var(axis=0)))
+        for layer in layers]
     rng, norms = np.random.default_rng(seed), []
     for _ in range(batches):
         index = rng.choice(len(X), batch_size, replace=False)
         model.zero_grad()
         F.cross_entropy(model(mg.Tensor(X[index])), y[index]).backward()
         norms.append(np.linalg.norm(first.weight.grad.data))
+    for handle in handles:
+        handle.remove()
+    smallest = np.array([np.min(variances[id(layer)], axis=1) for layer in layers])  # (layers, batches)
     return {"batch_size": batch_size, "eps": eps, "median": float(np.median(norms)),
-            "mean": float(np.mean(norms))}
+            "mean": float(np.mean(norms)), "smallest_var": smallest,
+            "largest_gain": batch_of_two_gain(smallest, eps) if batch_size == 2 else None}
 
 
 # --------------------------------------------------------------------------- plots
@@ -540,7 +575,9 @@ def run(out_dir, quick=False, seed=0):
                                                       for sides in sweep["by_m"].values()
                                                       for s in sides),
                        "sqrt_m_version_trials": sum(len(v) for v in sweep["by_m"].values())},
-        "first_layer_gradient": [first_layer_gradient(b, eps) for b in (2, 64)
-                                 for eps in (1e-5, 0.0)],
+        "first_layer_gradient": [{k: v for k, v in first_layer_gradient(b, eps).items()
+                                  if k in ("batch_size", "eps", "median", "mean")}
+                                 for b in (2, 64) for eps in (1e-5, 0.0)],
+        "batch_of_two_smallest_var_per_layer": first_layer_gradient(2)["smallest_var"].min(axis=1),
         "small_batch": rows,
     }

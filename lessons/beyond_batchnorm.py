@@ -1,15 +1,21 @@
 """Lesson 07: beyond BatchNorm: other norms, LayerNorm, batch size, and Theorem 4.1 in training.
 
-1. Santurkar et al. 2018 §4.1: replace BN's standard deviation by an ℓ1, ℓ2 or ℓ∞ norm
+1. Santurkar et al. 2018 §3.2: replace BN's standard deviation by an ℓ1, ℓ2 or ℓ∞ norm
    (`nn.LpBatchNorm1d`, minigrad/ops/lp_norm.py). The activations lose BN's fixed moments and
-   move around more, yet the nets train about as well: BN's benefit is not "Gaussian,
-   stable inputs". LayerNorm (statistics per sample instead of per batch) joins the race.
+   (ℓ∞) move around more, yet every variant trains better than no normalisation, and ℓ1 and
+   ℓ2 about as well as BN (ℓ∞ clearly less well). LayerNorm (statistics per sample instead of
+   per batch) joins the race.
 2. Batch size: BN's statistics come from the batch, so at batch 2 training sees very noisy
-   normalisation and evaluation (running statistics) a different network: a train/eval gap.
+   normalisation (and BN barely learns), and evaluation, with running statistics, runs a
+   different network from training: at batch 8 the two modes' accuracies differ.
 3. Theorem 4.1 measured during training: ‖∇_y L̂‖² against (γ²/σ²)(‖g‖² − ⟨1,g⟩²/m − ⟨g,ŷ⟩²/m)
-   for every BN layer, and Observation 4.3: BN can represent the un-normalised net exactly.
+   for every BN layer (it holds, yet here predicts almost no reduction), and Observation 4.3:
+   BN can represent the un-normalised net exactly, at γ = σ.
 
 Every net is a ReLU MLP with He init on the 10-class teacher task, trained with plain SGD.
+Each network's training (and what is measured on it) is one `Run` (`train_and_watch`,
+`batch_size_run`, `theorem_41_run`, `observation_43_run`: each builds its data and seeds
+everything from its arguments), executed by `run_all` (lessons/runs.py: parallel, cached).
 """
 import math
 from functools import partial
@@ -23,8 +29,9 @@ from minigrad.analysis import ActivationRecorder, drift
 
 from . import models, plotting
 from .loss_landscape import teacher_task
+from .runs import Run, run_all
 
-GALLERY = ("norms_training.png", "ℓ1, ℓ2 and ℓ∞ BatchNorm (Santurkar et al. §4.1), BatchNorm and "
+GALLERY = ("norms_training.png", "ℓ1, ℓ2 and ℓ∞ BatchNorm (Santurkar et al. §3.2), BatchNorm and "
            "LayerNorm against no normalisation: depth-8 ReLU MLP, training loss, bands over seeds.")
 METHODS = {"standard": None, "bn": nn.BatchNorm1d, "l1": partial(nn.LpBatchNorm1d, p=1),
            "l2": partial(nn.LpBatchNorm1d, p=2), "linf": partial(nn.LpBatchNorm1d, p=math.inf),
@@ -54,9 +61,10 @@ def watched_layer(net, hidden_layer):
     return net[activations[hidden_layer] - 1]
 
 
-def train_and_watch(method, seed, steps, lr, data, test, hidden_layer=4, unit=0, depth=8):
+def train_and_watch(*, method, seed, steps, lr, hidden_layer=4, unit=0, depth=8):
     """Train one net; record the 15/50/85th percentiles of one unit's pre-activation at every
     training step, and that unit's values on 1,000 training samples at the end (train mode)."""
+    data, test = teacher_task()
     net = make_net(method, seed, depth)
     layer = watched_layer(net, hidden_layer)
     recorder = ActivationRecorder({"unit": layer}, unit=unit, percentiles=PERCENTILES,
@@ -80,9 +88,10 @@ def train_and_watch(method, seed, steps, lr, data, test, hidden_layer=4, unit=0,
 
 def norm_comparison(seeds, steps, lr, methods=tuple(METHODS), depth=8):
     """{method: [train_and_watch per seed]} on the teacher task."""
-    data, test = teacher_task()
-    return {method: [train_and_watch(method, seed, steps, lr, data, test, depth=depth)
-                     for seed in seeds] for method in methods}
+    results = iter(run_all([Run(train_and_watch, method=method, seed=seed, steps=steps, lr=lr,
+                                depth=depth) for method in methods for seed in seeds],
+                           desc="norms"))
+    return {method: [next(results) for _ in seeds] for method in methods}
 
 
 def excess_kurtosis(values):
@@ -132,9 +141,10 @@ def accuracy_in_train_mode(net, X, y, batch_size):
     return correct / usable
 
 
-def batch_size_run(method, batch_size, seed, steps, lr, data, test, depth=6):
+def batch_size_run(*, method, batch_size, seed, steps, lr, depth=6):
     """Train at one batch size; accuracy on the training set in train mode (batch statistics)
     and eval mode (running statistics), and test accuracy in eval mode."""
+    data, test = teacher_task()
     net = make_net(method, seed, depth)
     history = models.train(net, *data, steps, lr, batch_size, seed)
     return {"loss": history["loss"],
@@ -145,9 +155,11 @@ def batch_size_run(method, batch_size, seed, steps, lr, data, test, depth=6):
 
 def batch_size_study(batch_sizes, seeds, steps, lr, methods=("bn", "layer_norm", "standard")):
     """{method: {batch size: [batch_size_run per seed]}}: same number of steps for every size."""
-    data, test = teacher_task()
-    return {method: {b: [batch_size_run(method, b, seed, steps, lr, data, test) for seed in seeds]
-                     for b in batch_sizes} for method in methods}
+    results = iter(run_all([Run(batch_size_run, method=method, batch_size=b, seed=seed,
+                                steps=steps, lr=lr)
+                            for method in methods for b in batch_sizes for seed in seeds],
+                           desc="batch sizes"))
+    return {method: {b: [next(results) for _ in seeds] for b in batch_sizes} for method in methods}
 
 
 def batch_size_summary(study):
@@ -198,9 +210,15 @@ def theorem_41_terms(net, batch):
     return layers
 
 
-def theorem_41_during_training(seed, steps, every, lr, probe_size=256, depth=6):
+def theorem_41_during_training(seed, steps, every, lr):
     """The BN MLP's Theorem-4.1 terms on a fixed probe batch every `every` steps: per layer,
     the median over features of measured/bound, of the removed share and of γ²/σ²."""
+    return run_all([Run(theorem_41_run, seed=seed, steps=steps, every=every, lr=lr)],
+                   desc="Theorem 4.1")[0]
+
+
+def theorem_41_run(*, seed, steps, every, lr, probe_size=256, depth=6):
+    """theorem_41_during_training's one run (a depth-6 BN MLP trained with SGD, batch 128)."""
     data = teacher_task()[0]
     net = make_net("bn", seed, depth)
     index = np.random.default_rng(30_000 + seed).choice(len(data[0]), probe_size, replace=False)
@@ -249,9 +267,15 @@ def bn_equivalent(standard, X, eps=1e-5):
     return bn_net
 
 
-def observation_43(seed, steps, lr, n=1000):
+def observation_43(seed, steps, lr):
     """Train an un-normalised MLP, build its BN twin, compare logits on the training batch
     (train mode: batch statistics) and on test data (eval mode: running statistics)."""
+    return run_all([Run(observation_43_run, seed=seed, steps=steps, lr=lr)],
+                   desc="Observation 4.3")[0]
+
+
+def observation_43_run(*, seed, steps, lr, n=1000):
+    """observation_43's one run: the plain depth-6 MLP, its BN twin built on `n` samples."""
     (X, y), (X_test, _) = teacher_task()
     standard = make_net("standard", seed, depth=6)
     models.train(standard, X, y, steps, lr, 128, seed)

@@ -10,6 +10,10 @@ distribution. [S18] tests that explanation twice, and both tests are repeated he
 2. Fig. 3, ICS measured: [S18] define ICS as the change of a layer's gradient caused by the
    update of the layers below it (`internal_covariate_shift`). Measured on a small CNN and on
    a 25-layer deep linear network (DLN), with and without BN.
+
+Each network's training (and what is measured on it) is one `Run` (`noisy_run`, `dln_run`,
+`cnn_ics_run`: each builds its data and seeds everything from its arguments), executed by
+`run_all` (lessons/runs.py: parallel, cached).
 """
 import numpy as np
 
@@ -21,6 +25,7 @@ from minigrad.analysis import (ActivationRecorder, NonStationaryNoise, drift,
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("ics_dln.png", "S18 Fig. 3 on a 25-layer deep linear net: with BN the loss falls "
            "faster, yet a layer's gradient changes far more when the layers below step "
@@ -39,8 +44,9 @@ def norm_layer(method):
             "standard_noisy": lambda width: NonStationaryNoise()}[method]
 
 
-def cross_entropy_on(model, X, y):
-    """The clean loss: eval mode (no noise, BN's running statistics), no graph."""
+def eval_loss(model, X, y):
+    """The evaluated net's loss: eval mode (BN's running statistics; each noise layer applies its
+    expectation, E[s]·a + E[m] = 1.125·a, as dropout's eval mode does), no graph."""
     model.eval()
     with mg.no_grad():
         loss = nn.functional.cross_entropy(model(mg.Tensor(X)), y).item()
@@ -48,12 +54,26 @@ def cross_entropy_on(model, X, y):
     return loss
 
 
+def train_mode_loss(model, X, y, batch_size=128):
+    """The loss the optimiser sees: train mode (noise drawn, BN's batch statistics) over all of X
+    in batches of `batch_size`, without an update; BN's running statistics are left as they were."""
+    total = 0.0
+    with models.buffers_kept(model), mg.no_grad():
+        for start in range(0, len(X), batch_size):
+            batch = slice(start, start + batch_size)
+            loss = nn.functional.cross_entropy(model(mg.Tensor(X[batch])), y[batch]).item()
+            total += loss * len(y[batch])
+    return total / len(X)
+
+
 # --------------------------------------------------------------------------- 1. noisy BN
 
 
-def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
-    """One ReLU MLP; records what its `layer`-th ReLU receives (unit 0) at every training step."""
-    X, y, X_test, y_test = data
+def noisy_run(*, method, seed, steps, lr, depth, width, layer, eval_every, n_train, n_test):
+    """One ReLU MLP on the teacher task drawn from `seed`; records what its `layer`-th ReLU
+    receives (unit 0) at every training step."""
+    X, y = make_teacher_classification(n_train + n_test, seed=seed)
+    X, y, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
     mg.manual_seed(seed)
     model = models.mlp(X.shape[1], 10, width, depth, norm=norm_layer(method))
     relu = [m for m in model.modules() if isinstance(m, nn.ReLU)][layer]
@@ -70,28 +90,28 @@ def noisy_run(method, data, seed, steps, lr, depth, width, layer, eval_every):
     diverged = completed < steps
     percentiles = recorder.percentiles("unit")[:completed]
     return {"loss": out["loss"], "test_accuracy": models.pad(accuracies, steps // eval_every + 1),
-            "clean_loss": np.nan if diverged else cross_entropy_on(model, X, y),
+            "eval_loss": np.nan if diverged else eval_loss(model, X, y),
+            "train_mode_loss": np.nan if diverged else train_mode_loss(model, X, y),
             "percentiles": percentiles, "diverged": diverged,
             "jitter": drift(percentiles) / (len(percentiles) - 1) if not diverged else np.nan}
-
 
 
 def noisy_bn_experiment(seeds=(0, 1, 2), steps=1000, lr=0.1, depth=6, width=64, layer=2,
                         n_train=4000, n_test=1000, eval_every=50):
     """[S18] Fig. 2: standard, BN, BN + noise (and standard + noise) for every seed."""
-    runs = {method: [] for method in NOISY_METHODS}
-    for seed in seeds:
-        X, y = make_teacher_classification(n_train + n_test, seed=seed)
-        data = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
-        for method in NOISY_METHODS:
-            runs[method].append(noisy_run(method, data, seed, steps, lr, depth, width, layer,
-                                          eval_every))
+    results = iter(run_all([Run(noisy_run, method=method, seed=seed, steps=steps, lr=lr,
+                                depth=depth, width=width, layer=layer, eval_every=eval_every,
+                                n_train=n_train, n_test=n_test)
+                            for method in NOISY_METHODS for seed in seeds],
+                           desc=f"noisy BN, lr {lr}"))
+    runs = {method: [next(results) for _ in seeds] for method in NOISY_METHODS}
     return {"seeds": list(seeds), "lr": lr, "depth": depth, "layer": layer, "runs": runs,
             "eval_steps": np.arange(0, steps + 1, eval_every)}
 
 
 def plot_noisy_bn(data):
-    """(a) test accuracy; (b) clean training loss and (c) jitter per seed; (d–f) percentiles."""
+    """(a) test accuracy; (b) final training loss, eval and train mode, and (c) jitter per seed;
+    (d–f) percentiles."""
     runs = data["runs"]
     fig, axes = plotting.figure(3, 2, width=4.3)
     for method in NOISY_METHODS:
@@ -105,12 +125,18 @@ def plot_noisy_bn(data):
     axes[0].set(title=f"(a) test accuracy, MLP depth {data['depth']}, lr {data['lr']}",
                 xlabel="training step", ylabel="accuracy")
     axes[0].legend(fontsize=8)
-    for panel, key, title in ((axes[1], "clean_loss", "(b) final clean training loss"),
-                              (axes[2], "jitter", "(c) jitter: mean step-to-step move / spread")):
-        for k, method in enumerate(NOISY_METHODS):
+    for k, method in enumerate(NOISY_METHODS):
+        for key, offset, face in (("eval_loss", -0.12, COLORS[method]), ("train_mode_loss", 0.12,
+                                                                         "none")):
             values = [r[key] for r in runs[method]]
-            panel.scatter(np.full(len(values), k), values, color=COLORS[method], zorder=3)
-        panel.set(title=title, xticks=range(len(NOISY_METHODS)),
+            axes[1].scatter(np.full(len(values), k + offset), values, color=COLORS[method],
+                            facecolors=face, zorder=3)
+        jitter = [r["jitter"] for r in runs[method]]
+        axes[2].scatter(np.full(len(jitter), k), jitter, color=COLORS[method], zorder=3)
+    axes[1].set(title="(b) final training loss: eval mode (●), train mode (○)")
+    axes[2].set(title="(c) jitter: mean step-to-step move / spread")
+    for panel in axes[1:3]:
+        panel.set(xticks=range(len(NOISY_METHODS)),
                   xticklabels=[LABELS[m].replace(" + ", "\n+ ") for m in NOISY_METHODS],
                   ylabel="one dot per seed (none if diverged)")
     axes[2].set_yscale("log")
@@ -148,7 +174,7 @@ def squared_error(output, target):
     return ((output - target) ** 2).sum(axis=1).mean()
 
 
-def dln_run(bn, seed, steps, lr, measure_every, layers, n=1000, width=10, depth=25):
+def dln_run(*, bn, seed, steps, lr, measure_every, layers, n=1000, width=10, depth=25):
     """Full-batch GD on x ↦ Ax (A, x Gaussian); ICS of `layers` every `measure_every` steps."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((width, width)).astype(np.float32)
@@ -185,15 +211,19 @@ def ics_record(losses, measured, measure_every):
 
 def dln_experiment(seeds=(0, 1, 2), steps=1000, lr=1e-4, measure_every=25, layers=(4, 12, 20)):
     """[S18] Fig. 3 (DLN): loss and ICS of three layers, with and without BN, per seed."""
-    runs = {method: [dln_run(method == "bn", seed, steps, lr, measure_every, layers)
-                     for seed in seeds] for method in ("standard", "bn")}
+    methods = ("standard", "bn")
+    results = iter(run_all([Run(dln_run, bn=method == "bn", seed=seed, steps=steps, lr=lr,
+                                measure_every=measure_every, layers=tuple(layers))
+                            for method in methods for seed in seeds], desc="ICS, DLN"))
+    runs = {method: [next(results) for _ in seeds] for method in methods}
     return {"seeds": list(seeds), "lr": lr, "layers": [i + 1 for i in layers], "runs": runs,
             "name": "25-layer deep linear net"}
 
 
-def cnn_ics_run(bn, data, seed, steps, lr, measure_every, batch_size, channels):
-    """A small VGG trained with SGD; now and then, the ICS of its layers on a fresh batch."""
-    X, y = data
+def cnn_ics_run(*, bn, seed, steps, lr, measure_every, batch_size, channels, n_train):
+    """A small VGG trained with SGD on `cifar_like` drawn from `seed`; now and then, the ICS of
+    its layers on a fresh batch."""
+    X, y = cifar_like(n_train, seed=seed)
     mg.manual_seed(seed)
     model = models.vgg_like(channels=channels, bn=bn)
     watched = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -215,12 +245,12 @@ def cnn_ics_run(bn, data, seed, steps, lr, measure_every, batch_size, channels):
 def cnn_ics_experiment(seeds=(0, 1, 2), steps=200, lr=0.1, measure_every=20, n_train=2000,
                        batch_size=64, channels=(8, 16, 32)):
     """[S18] Fig. 3 (CNN): ICS of conv layers 2–3 and the head, with and without BN."""
-    runs = {"standard": [], "bn": []}
-    for seed in seeds:
-        data = cifar_like(n_train, seed=seed)
-        for method in runs:
-            runs[method].append(cnn_ics_run(method == "bn", data, seed, steps, lr, measure_every,
-                                            batch_size, channels))
+    methods = ("standard", "bn")
+    results = iter(run_all([Run(cnn_ics_run, bn=method == "bn", seed=seed, steps=steps, lr=lr,
+                                measure_every=measure_every, batch_size=batch_size,
+                                channels=channels, n_train=n_train)
+                            for method in methods for seed in seeds], desc="ICS, CNN"))
+    runs = {method: [next(results) for _ in seeds] for method in methods}
     return {"seeds": list(seeds), "lr": lr, "layers": ["conv 2", "conv 3", "head"],
             "runs": runs, "name": "small VGG on cifar_like"}
 
@@ -287,15 +317,16 @@ def run(out_dir, quick=False, seed=0):
 
 
 def summarize(noisy, dln, cnn):
-    """Per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged); ICS medians over
-    training per layer."""
+    """The claims table and per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged);
+    ICS medians over training per layer."""
     rounded = lambda values: [round(float(v), 4) for v in values]
-    summary = {}
+    summary = {"claims": claim_table(noisy, dln, cnn)}
     for lr, data in noisy.items():
         summary[f"noisy_bn_lr{lr}"] = {"seeds": data["seeds"]}
         for method, runs in data["runs"].items():
             summary[f"noisy_bn_lr{lr}"][method] = {
-                "clean_loss": rounded(r["clean_loss"] for r in runs),
+                "eval_loss": rounded(r["eval_loss"] for r in runs),
+                "train_mode_loss": rounded(r["train_mode_loss"] for r in runs),
                 "final_test_accuracy": rounded(r["test_accuracy"][-1] for r in runs),
                 "jitter": rounded(r["jitter"] for r in runs),
                 "diverged": [r["diverged"] for r in runs]}
@@ -307,3 +338,58 @@ def summarize(noisy, dln, cnn):
                 "median_distance": [rounded(np.median(r["distance"], axis=0)) for r in runs],
                 "median_cosine": [rounded(np.median(r["cosine"], axis=0)) for r in runs]}
     return summary
+
+
+def verdict(hits, n):
+    """A claim tested once per seed: held on every seed, on none, or on some (stated)."""
+    return "held" if hits == n else "did not hold" if hits == 0 else f"mixed ({hits}/{n} seeds)"
+
+
+def claim(text, regime, hits, n, numbers):
+    return {"claim": text, "regime": regime, "verdict": verdict(hits, n),
+            "seeds_where_it_holds": f"{hits}/{n}", "numbers": numbers}
+
+
+def per_seed(runs, key):
+    """One number per seed; a diverged run counts as +inf (the worst loss or jitter)."""
+    return np.array([np.inf if np.isnan(r[key]) else r[key] for r in runs])
+
+
+def claim_table(noisy, dln, cnn):
+    """Each claim scored per seed, in each regime where the lesson tests it."""
+    rows = []
+    for lr, data in noisy.items():
+        runs, n = data["runs"], len(data["seeds"])
+        regime = f"ReLU MLP depth {data['depth']}, lr {lr}"
+        jitter = {m: per_seed(runs[m], "jitter") for m in NOISY_METHODS}
+        rows.append(claim("[S18] Fig. 2 set-up: BN + noise has the least stable layer inputs "
+                          "(jitter BN + noise > standard > BN)", regime,
+                          int(((jitter["bn_noisy"] > jitter["standard"])
+                               & (jitter["standard"] > jitter["bn"])).sum()), n,
+                          {m: np.round(jitter[m], 4).tolist() for m in ("bn_noisy", "standard",
+                                                                         "bn")}))
+        for key, how in (("eval_loss", "eval mode"), ("train_mode_loss", "train mode")):
+            loss = {m: per_seed(runs[m], key) for m in NOISY_METHODS}
+            numbers = {m: np.round(loss[m], 4).tolist() for m in NOISY_METHODS}
+            rows.append(claim(f"[S18] Fig. 2: BN + noise still trains better than the standard net "
+                              f"(final training loss, {how})", regime,
+                              int((loss["bn_noisy"] < loss["standard"]).sum()), n, numbers))
+            rows.append(claim(f"this lesson's own comparison, not [S18]'s: the same noise hurts "
+                              f"less with BN (BN + noise below standard + noise, {how})", regime,
+                              int((loss["bn_noisy"] < loss["standard_noisy"]).sum()), n, numbers))
+    for data in (dln, cnn):
+        medians = {m: np.array([np.median(r["cosine"], axis=0) for r in data["runs"][m]])
+                   for m in ("standard", "bn")}  # (seeds, layers): median over training
+        for k, layer in enumerate(data["layers"]):
+            cosine = {m: medians[m][:, k] for m in ("standard", "bn")}
+            rows.append(claim("[S18] Fig. 3: BN does not reduce ICS (BN's median cos(G, G') not "
+                              "above the standard net's)", f"{data['name']}, layer {layer}",
+                              int((cosine["bn"] <= cosine["standard"]).sum()),
+                              len(data["seeds"]),
+                              {m: np.round(c, 4).tolist() for m, c in cosine.items()}))
+        loss = {m: np.array([np.nanmean(r["loss"][-10:]) for r in data["runs"][m]])
+                for m in ("standard", "bn")}
+        rows.append(claim("[S18] Fig. 3: BN trains better (lower final loss)", data["name"],
+                          int((loss["bn"] < loss["standard"]).sum()), len(data["seeds"]),
+                          {m: np.round(v, 4).tolist() for m, v in loss.items()}))
+    return rows

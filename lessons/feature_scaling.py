@@ -8,16 +8,22 @@ shrinks by exactly ρ = (κ−1)/(κ+1) per step, κ = λ_max/λ_min. Scaling a 
 multiplies κ by about s²; standardising the features brings κ back to about 1.
 
 The quadratic part is plain NumPy (the maths is exact there); the last part trains a one-layer
-minigrad network (softmax regression) on features of very different scales to show the same
-effect, and the same stability edge, in a network.
+minigrad network (softmax regression) on features of very different scales, with and without
+standardisation and with a BatchNorm layer in front, to show the same effect in a network. There
+the stability edge is 2/λ_max again, of each model's own Hessian (built numerically) at the point
+the run reaches: the Hessian at the start predicts it only where the curvature does not move.
 """
 import numpy as np
 
 import lessons
 from minigrad import nn
+from minigrad.analysis.hessian import hessian_vector_product
+from minigrad.analysis.weights import scratch_weights, trainable
 from minigrad.data.toy import make_linear_regression, make_teacher_classification
+from minigrad.nn import functional as F
 
 from . import models, plotting
+from .runs import Run, run_all
 
 EPS = 1e-6  # "converged": ‖w_t − w*‖ ≤ EPS·‖w_0 − w*‖
 GALLERY = ("contours.png", "Gradient descent on least squares: unscaled features (s = 10, 100) "
@@ -91,7 +97,10 @@ def iterations_to_tolerance(problem, lr, eps=EPS, w0=(0.0, 0.0), max_steps=10**7
 
 
 def theory_iterations(kappa, eps=EPS):
-    """The textbook count for η*: ((κ+1)/2)·ln(1/ε)."""
+    """The textbook count for η*: ((κ+1)/2)·ln(1/ε), an upper bound on the exact one.
+
+    ln(1/ρ) ≥ 1 − ρ = 2/(κ+1), so ln(1/ε)/ln(1/ρ) ≤ ((κ+1)/2)·ln(1/ε).
+    """
     return (kappa + 1) / 2 * np.log(1 / eps)
 
 
@@ -106,10 +115,9 @@ def exact_iterations(kappa, eps=EPS):
     return int(np.ceil(np.log(1 / eps) / np.log((kappa + 1) / (kappa - 1))))
 
 
-def scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2), n=1000, eps=EPS):
-    """κ, measured and theoretical iterations to eps with η*, per scale and per seed.
-
-    One row per (features, seed); "features" is "s=10" or "standardised".
+def scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2), n=1000, eps=EPS, lr_factor=1.0):
+    """κ, measured iterations to eps with lr_factor·η*, and the two counts for η*, per scale
+    and per seed. One row per (features, seed); "features" is "s=10" or "standardised".
     """
     rows = []
     for seed in seeds:
@@ -118,7 +126,7 @@ def scaling_table(scales=(1, 10, 100), seeds=(0, 1, 2), n=1000, eps=EPS):
         for name, problem in variants:
             kappa = problem["kappa"]
             rows.append({"features": name, "seed": seed, "kappa": float(kappa),
-                         "measured": iterations_to_tolerance(problem, best_lr(problem), eps),
+                         "measured": iterations_to_tolerance(problem, lr_factor * best_lr(problem), eps),
                          "theory": float(theory_iterations(kappa, eps)),
                          "exact": exact_iterations(kappa, eps)})
     return rows
@@ -166,13 +174,13 @@ PREPROCESSING_COLORS = {"raw": plotting.COLORS["standard"], "standardised": "#2c
 
 
 def scaled_task(seed, n=1000, scales=FEATURE_SCALES):
-    """A 4-class teacher task whose eight input features live on scales from 0.1 to 100.
+    """A 4-class teacher task whose input features live on the given scales (0.1 to 100).
 
     The labels come from the unscaled inputs, so every feature matters equally; only
     their units differ (think metres, millimetres and kilometres in one table).
     """
     X, y = make_teacher_classification(n=n, dim=len(scales), num_classes=NUM_CLASSES, seed=seed)
-    return (X * scales).astype(np.float32), y
+    return (X * np.asarray(scales)).astype(np.float32), y
 
 
 def prepare(preprocessing, X):
@@ -196,49 +204,132 @@ def predicted_edge(X, num_classes=NUM_CLASSES):
 
     There the Hessian is (1/C)(I − 11ᵀ/C) ⊗ E[x̃x̃ᵀ] (x̃ = x with a 1 appended for the bias), so
     λ_max = λ_max(E[x̃x̃ᵀ])/C: the same 2/λ_max as on the quadratic, with the inputs' second
-    moment in place of H.
+    moment in place of H. (Softmax regression alone: with BN in front, γ and β couple to W.)
     """
     augmented = np.c_[X.astype(np.float64), np.ones(len(X))]
     return 2 * num_classes / np.linalg.eigvalsh(augmented.T @ augmented / len(X))[-1]
 
 
-def train_network(preprocessing, lr, seed, steps):
-    """Full-batch gradient descent on the scaled task; per-step loss (nan after divergence)."""
-    X, y = scaled_task(seed)
+def hessian(model, X, y, h=1e-6):
+    """The full Hessian of the full-batch loss in the model's parameters (float64).
+
+    Column j is a central difference of minigrad gradients along parameter j (the
+    Hessian-vector product of minigrad.analysis.hessian with a unit vector); the models
+    here have 36 or 52 parameters, so building all of it is cheap. Symmetrised.
+    """
+    with scratch_weights(model, dtype=np.float64):
+        shapes = [p.shape for p in trainable(model)]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        columns = []
+        for unit in np.eye(sum(sizes)):
+            direction = [piece.reshape(shape)
+                         for piece, shape in zip(np.split(unit, np.cumsum(sizes)[:-1]), shapes)]
+            hv = hessian_vector_product(model, F.cross_entropy, (X, y), direction, h)
+            columns.append(np.concatenate([a.ravel() for a in hv]))
+    matrix = np.array(columns).T
+    return (matrix + matrix.T) / 2
+
+
+def sharpness(model, X, y):
+    """λ_max, the largest eigenvalue of the model's loss Hessian at its current weights."""
+    return float(np.linalg.eigvalsh(hessian(model, X, y))[-1])
+
+
+def train_network(preprocessing, lr, seed, steps, scales=FEATURE_SCALES, measure_sharpness=False):
+    """Full-batch gradient descent on the scaled task: {"loss": per-step loss (nan after
+    divergence)}, plus λ_max at the start and at the end with `measure_sharpness`."""
+    X, y = scaled_task(seed, scales=scales)
+    X = prepare(preprocessing, X)
     model = softmax_regression(preprocessing, X.shape[1])
+    start = sharpness(model, X, y) if measure_sharpness else None
     with np.errstate(over="ignore", invalid="ignore"):  # past the edge, overflow is the point
-        return models.train(model, prepare(preprocessing, X), y, steps, lr, batch_size=len(X),
-                            seed=seed)["loss"]
+        losses = models.train(model, X, y, steps, lr, batch_size=len(X), seed=seed)["loss"]
+    if not measure_sharpness:
+        return {"loss": losses}
+    return {"loss": losses, "sharpness_start": start, "sharpness_end": sharpness(model, X, y)}
 
 
-def is_stable(losses):
-    """Training is stable at this lr if the loss stays finite and never rises above its start."""
-    return bool(np.all(np.isfinite(losses)) and losses.max() <= losses[0] * (1 + 1e-6))
+ROUNDING = 1e-5  # a rise this small (relative) is float32 rounding, not instability
 
 
-def lr_sweep(lrs, seeds, steps, preprocessings=tuple(PREPROCESSING)):
+def is_stable(losses, rounding=ROUNDING):
+    """Stable: the loss stays finite and falls at every step, up to float32 rounding.
+
+    Below its edge, gradient descent lowers a smooth loss at every step. In this lesson's
+    sweep (seeds 0–2) a stable run's rises were at most 2e-7 of the loss (rounding, near
+    the minimum); a run above its edge rises by 5e-3 or more, again and again. (The old
+    test, "never above the start", called runs stable whose loss rose on half their steps.)
+    """
+    losses = np.asarray(losses)
+    return bool(np.all(np.isfinite(losses))
+                and np.all(np.diff(losses) <= rounding * np.abs(losses[:-1])))
+
+
+def measured_edge(preprocessing, seed, steps, low, high, iterations=7, scales=FEATURE_SCALES):
+    """Bisect (in log lr) for the largest stable lr between a stable `low` and an unstable
+    `high`; returns the final bracket (low, high): 7 halvings of a half decade is 1.3%."""
+    for _ in range(iterations):
+        middle = float(np.sqrt(low * high))
+        if is_stable(train_network(preprocessing, middle, seed, steps, scales)["loss"]):
+            low = middle
+        else:
+            high = middle
+    return low, high
+
+
+def lr_sweep(lrs, seeds, steps, preprocessings=tuple(PREPROCESSING), scales=FEATURE_SCALES):
     """Loss curves for every preprocessing × lr × seed: {prep: array (lrs, seeds, steps)}."""
-    return {prep: np.array([[train_network(prep, lr, seed, steps) for seed in seeds] for lr in lrs])
-            for prep in preprocessings}
+    grid = [(prep, float(lr), seed) for prep in preprocessings for lr in lrs for seed in seeds]
+    results = run_all([Run(train_network, preprocessing=prep, lr=lr, seed=seed, steps=steps,
+                           scales=tuple(scales)) for prep, lr, seed in grid], desc="lr sweep")
+    losses = np.array([result["loss"] for result in results])
+    return dict(zip(preprocessings, losses.reshape(len(preprocessings), len(lrs), len(seeds), -1)))
 
 
-def sweep_summary(lrs, curves, seeds):
-    """Per preprocessing and seed: predicted edge, largest stable lr, best lr and its final loss."""
-    summary = {}
-    for prep, runs in curves.items():
-        per_seed = []
-        for k, seed in enumerate(seeds):
-            X = scaled_task(seed)[0]
-            edge = predicted_edge(prepare("standardised" if prep == "input_bn" else prep, X))
-            stable = [i for i in range(len(lrs)) if is_stable(runs[i, k])]
-            finals = [np.mean(runs[i, k, -max(1, runs.shape[2] // 10):]) for i in stable]
-            best = stable[int(np.argmin(finals))] if stable else None
-            per_seed.append({"seed": seed, "predicted_edge": float(edge),
-                             "largest_stable_lr": float(lrs[stable[-1]]) if stable else None,
-                             "best_lr": float(lrs[best]) if stable else None,
-                             "best_final_loss": float(min(finals)) if stable else None})
-        summary[prep] = per_seed
+def steps_to_within(losses, fraction=0.01):
+    """The first step from which the loss stays within `fraction` of its final value."""
+    outside = np.flatnonzero(np.abs(losses - losses[-1]) > fraction * abs(losses[-1]))
+    return int(outside[-1] + 1) if len(outside) else 0
+
+
+def sweep_summary(lrs, curves, seeds, steps=None, scales=FEATURE_SCALES, edges=True):
+    """Per preprocessing and seed: the largest stable lr on the grid, the best lr, its final
+    loss and steps to within 1% of it; with `edges`, also the edge measured by bisection and
+    2/λ_max predicted at the start and at the end of the run at the largest stable lr."""
+    summary = {prep: [grid_summary(lrs, runs[:, k], seed) for k, seed in enumerate(seeds)]
+               for prep, runs in curves.items()}
+    if edges:
+        add_edges(summary, lrs, steps or next(iter(curves.values())).shape[2], scales)
     return summary
+
+
+def grid_summary(lrs, runs, seed):
+    """One preprocessing and seed, runs of shape (lrs, steps): what the lr grid alone shows."""
+    stable = [i for i in range(len(lrs)) if is_stable(runs[i])]
+    finals = [np.mean(runs[i, -max(1, runs.shape[1] // 10):]) for i in stable]
+    best = stable[int(np.argmin(finals))] if stable else None
+    return {"seed": seed, "largest_stable_lr": float(lrs[stable[-1]]) if stable else None,
+            "bracket": (float(lrs[stable[-1]]), float(lrs[stable[-1] + 1]))
+            if stable and stable[-1] + 1 < len(lrs) else None,
+            "best_lr": float(lrs[best]) if stable else None,
+            "best_final_loss": float(min(finals)) if stable else None,
+            "steps_to_1_percent": steps_to_within(runs[best]) if stable else None}
+
+
+def add_edges(summary, lrs, steps, scales):
+    """Bisect each edge inside its grid bracket and measure the Hessian at the start and the end
+    of the run at the largest stable grid lr (two lists of runs); fills in `summary`."""
+    rows = [(prep, row) for prep, per_seed in summary.items() for row in per_seed if row["bracket"]]
+    common = {"steps": steps, "scales": tuple(scales)}
+    bisected = run_all([Run(measured_edge, preprocessing=prep, seed=row["seed"],
+                            low=row["bracket"][0], high=row["bracket"][1], **common)
+                        for prep, row in rows], desc="bisecting the edges")
+    hessians = run_all([Run(train_network, preprocessing=prep, lr=row["bracket"][0],
+                            seed=row["seed"], measure_sharpness=True, **common)
+                        for prep, row in rows], desc="Hessians at start and end")
+    for (prep, row), edge, run in zip(rows, bisected, hessians):
+        row.update(measured_edge=edge, predicted_edge_start=2 / run["sharpness_start"],
+                   predicted_edge_end=2 / run["sharpness_end"])
 
 
 # --------------------------------------------------------------------------- plots: quadratic
@@ -357,21 +448,24 @@ def _final_losses(runs):
 
 
 def plot_lr_sweep(lrs, curves, summary, ceiling=1e3):
-    """Final training loss against lr, log-log, per preprocessing; dotted: predicted edge 2/λ_max."""
+    """Final training loss against lr, log-log, per preprocessing; dotted: 2/λ_max at the start,
+    dashed: 2/λ_max at the end of the run; ▼: the measured edge (bisection), per seed."""
     fig, (ax,) = plotting.figure(1, width=6.0, height=4.2)
     for prep, runs in curves.items():
         finals = np.minimum(_final_losses(runs), ceiling)  # nan (diverged) drawn at the ceiling
         color = PREPROCESSING_COLORS[prep]
         plotting.band(ax, lrs, finals.T, label=PREPROCESSING[prep], color=color)
-        ax.axvline(np.median([s["predicted_edge"] for s in summary[prep]]), color=color, ls=":",
-                   lw=1.2)
-        largest = [s["largest_stable_lr"] for s in summary[prep] if s["largest_stable_lr"]]
-        ax.plot(largest, [ceiling * 1.4] * len(largest), "v", color=color, ms=7, clip_on=False)
+        with_edges = [s for s in summary[prep] if "measured_edge" in s]
+        for key, style in (("predicted_edge_start", ":"), ("predicted_edge_end", "--")):
+            if with_edges:
+                ax.axvline(np.median([s[key] for s in with_edges]), color=color, ls=style, lw=1.2)
+        edges = [np.sqrt(np.prod(s["measured_edge"])) for s in with_edges]
+        ax.plot(edges, [ceiling * 1.4] * len(edges), "v", color=color, ms=7, clip_on=False)
     ax.axhline(np.log(NUM_CLASSES), color="0.5", lw=0.6, ls="--")
     ax.text(lrs[0], np.log(NUM_CLASSES) * 1.1, "start: ln 4", fontsize=8, color="0.4")
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final training loss",
            ylim=(None, ceiling * 1.6),
-           title="dotted: predicted edge 2/λ_max;  ▼: largest stable lr (per seed)")
+           title="2/λ_max at the start (dotted) and at the end (dashed);\n▼ measured edge per seed")
     ax.legend(fontsize=8, loc="upper left")
     return fig
 
@@ -396,14 +490,16 @@ def plot_best_curves(lrs, curves, summary):
 # --------------------------------------------------------------------------- the lesson
 
 
-def network_experiment(quick=False, seed=0):
+def network_experiment(quick=False, seed=0, scales=FEATURE_SCALES):
     """The lr sweep at the lesson's size: lrs 1e-5..100 every half decade, 3 seeds, 300 steps
-    (quick: every decade, 2 seeds, 100 steps). Returns lrs, seeds, curves and their summary."""
+    (quick: every decade, 2 seeds, 100 steps), then each edge bisected and each model's
+    Hessian measured. Returns lrs, seeds, curves and their summary."""
     lrs = 10.0 ** np.arange(-5, 2.01, 1.0 if quick else 0.5)
     seeds = (seed, seed + 1) if quick else (seed, seed + 1, seed + 2)
-    curves = lr_sweep(lrs, seeds, steps=100 if quick else 300)
+    steps = 100 if quick else 300
+    curves = lr_sweep(lrs, seeds, steps, scales=scales)
     return {"lrs": lrs, "seeds": seeds, "curves": curves,
-            "summary": sweep_summary(lrs, curves, seeds)}
+            "summary": sweep_summary(lrs, curves, seeds, steps, scales)}
 
 
 def run(out_dir, quick=False, seed=0):

@@ -3,16 +3,21 @@
 1. Santurkar et al. 2018, Figure 4: at points along training, walk along the gradient and
    measure how much the loss and the gradient change (`minigrad.analysis.landscape`). BN's
    claimed benefit is that these change less: the landscape is smoother, so large steps are
-   safe. The comparison means something only where both nets train (PAPERS.md §8), so the
+   safe. The comparison means something only where both nets train (the init pilot, docs/experiments.md §4), so the
    lesson also shows a regime where the raw numbers favour the net without BN because that
-   net is stuck on a flat plateau.
+   net spends its first 125-200 steps on a flat plateau and then learns slowly.
 2. Curvature: the top eigenvalue of the Hessian over training, against 2/lr, the stability
    edge of gradient descent from lesson 2 (`minigrad.analysis.hessian`).
 3. Li et al. 2018: filter-normalised 2-D loss surfaces around trained nets, and why the
    normalisation is needed (`minigrad.analysis.surface`).
 
 Every ReLU net here uses He init (Kaiming normal, fan_in) unless a regime says otherwise.
+Each network's training and probing is one `Run` (`smoothness_run`, `curvature_run`,
+`surface_run`: each builds its data and seeds everything from its arguments), executed by
+`run_all` (lessons/runs.py: parallel, cached).
 """
+from functools import lru_cache
+
 import numpy as np
 
 import lessons
@@ -23,6 +28,7 @@ from minigrad.analysis import (filter_normalized_direction, hessian_top_eigenval
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting
+from .runs import Run, run_all
 
 GALLERY = ("smoothness.png", "Santurkar et al.'s Figure 4 at toy scale: along the gradient, the "
            "loss and the gradient of a BatchNorm MLP change less than those of the same MLP "
@@ -37,7 +43,7 @@ REGIMES = {
     "main": {"lr": 0.3, "init": "he", "depth": 6,
              "title": "He init, lr 0.3: both nets train"},
     "torch_init": {"lr": 0.3, "init": "torch", "depth": 6,
-                   "title": "PyTorch's default init, lr 0.3: the net without BN is stuck"},
+                   "title": "PyTorch's default init, lr 0.3: the net without BN starts on a plateau"},
     "small_lr": {"lr": 0.05, "init": "he", "depth": 6,
                  "title": "He init, lr 0.05"},
 }
@@ -53,8 +59,10 @@ def teacher_task(n_train=3000, n_test=1000, seed=100):
     return (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])
 
 
+@lru_cache(maxsize=2)
 def image_task(n_train, n_test=500):
-    """cifar_like images: seed 0 for training, seed 1 for testing (same classes)."""
+    """cifar_like images: seed 0 for training, seed 1 for testing (same classes). Kept per
+    process (the runs only read it): drawing the images takes seconds."""
     return cifar_like(n_train, seed=0), cifar_like(n_test, seed=1)
 
 
@@ -101,18 +109,36 @@ def track_smoothness(model, data, test, lr, steps, every, seed, batch_size=128):
             "train_accuracy": float(train_accuracy), "test_accuracy": float(test_accuracy)}
 
 
-def smoothness_study(make_model, data, test, lr, seeds, steps, every, batch_size=128):
-    """{net: [one track_smoothness run per seed]} for the nets with and without BN."""
-    return {net: [track_smoothness(make_model(net, seed), data, test, lr, steps, every, seed,
-                                   batch_size) for seed in seeds] for net in NETS}
+def smoothness_run(*, task, net, seed, lr, steps, every, batch_size, depth=6, init="he",
+                   n_train=None):
+    """track_smoothness for one net: an MLP (`task` "teacher": depth, init) on the teacher task,
+    or the small CNN (`task` "images", He init) on `n_train` cifar_like images."""
+    if task == "teacher":
+        model, (data, test) = make_mlp(net, seed, depth, init), teacher_task()
+    else:
+        model, (data, test) = make_cnn(net, seed), image_task(n_train)
+    return track_smoothness(model, data, test, lr, steps, every, seed, batch_size)
 
 
-def mlp_study(regime, seeds, steps, every, data=None):
-    """smoothness_study for one of the MLP REGIMES on the teacher task."""
+def smoothness_study(seeds, desc, **config):
+    """{net: [one smoothness_run per seed]} for the nets with and without BN."""
+    results = iter(run_all([Run(smoothness_run, net=net, seed=seed, **config)
+                            for net in NETS for seed in seeds], desc=desc))
+    return {net: [next(results) for _ in seeds] for net in NETS}
+
+
+def mlp_study(regime, seeds, steps, every):
+    """The smoothness study for one of the MLP REGIMES on the teacher task (batch 128)."""
     settings = REGIMES[regime]
-    data, test = data or teacher_task()
-    make = lambda net, seed: make_mlp(net, seed, settings["depth"], settings["init"])
-    return smoothness_study(make, data, test, settings["lr"], seeds, steps, every)
+    return smoothness_study(seeds, f"smoothness, {regime}", task="teacher", lr=settings["lr"],
+                            steps=steps, every=every, batch_size=128, depth=settings["depth"],
+                            init=settings["init"])
+
+
+def cnn_study(seeds, steps, every, n_train, lr=0.1, batch_size=64):
+    """The smoothness study for the small CNN on `n_train` cifar_like images."""
+    return smoothness_study(seeds, "smoothness, CNN", task="images", lr=lr, steps=steps,
+                            every=every, batch_size=batch_size, n_train=n_train)
 
 
 def smoothness_summary(study, seeds):
@@ -157,15 +183,22 @@ def track_curvature(model, data, lr, steps, every, seed, iters=20, probe_size=25
             "loss": history["loss"]}
 
 
-def curvature_study(seeds, steps, every, iters=20, lr=0.3, data=None):
+def curvature_run(*, net, seed, steps, every, iters, lr):
+    """track_curvature for one depth-6 MLP (He init) on the teacher task."""
+    return track_curvature(make_mlp(net, seed), teacher_task()[0], lr, steps, every, seed, iters)
+
+
+def curvature_study(seeds, steps, every, iters=20, lr=0.3):
     """{net: [track_curvature per seed]} for the depth-6 MLP, He init."""
-    data = data or teacher_task()[0]
-    return {net: [track_curvature(make_mlp(net, seed), data, lr, steps, every, seed, iters)
-                  for seed in seeds] for net in NETS}
+    results = iter(run_all([Run(curvature_run, net=net, seed=seed, steps=steps, every=every,
+                                iters=iters, lr=lr) for net in NETS for seed in seeds],
+                           desc="top Hessian eigenvalue"))
+    return {net: [next(results) for _ in seeds] for net in NETS}
 
 
 def curvature_summary(study, seeds, lr):
-    """Per seed: the median top eigenvalue over the second half of training, per net, and 2/lr."""
+    """Per seed and net: the top eigenvalue at init, its median and maximum over the second half
+    of training and its value at the last probe; and 2/lr."""
     rows = []
     for k, seed in enumerate(seeds):
         row = {"seed": seed}
@@ -174,7 +207,8 @@ def curvature_summary(study, seeds, lr):
             late = run["top_eigenvalue"][len(run["step"]) // 2:]
             row[net] = {"at_init": float(run["top_eigenvalue"][0]),
                         "late_median": float(np.median(late)),
-                        "late_max": float(np.max(late))}
+                        "late_max": float(np.max(late)),
+                        "at_end": float(run["top_eigenvalue"][-1])}
         rows.append(row)
     return {"per_seed": rows, "two_over_lr": 2 / lr}
 
@@ -182,14 +216,11 @@ def curvature_summary(study, seeds, lr):
 # --------------------------------------------------------------------------- 3. surfaces
 
 
-def trained_mlps(seed, steps, lr=0.3, data=None):
-    """The two depth-6 MLPs (He init) trained for `steps` SGD steps: {net: model}."""
-    data = data or teacher_task()[0]
-    trained = {}
-    for net in NETS:
-        trained[net] = make_mlp(net, seed)
-        models.train(trained[net], *data, steps, lr, 128, seed)
-    return trained
+def trained_mlp(net, seed, steps, data, lr=0.3):
+    """The depth-6 MLP (He init) trained for `steps` SGD steps."""
+    model = make_mlp(net, seed)
+    models.train(model, *data, steps, lr, 128, seed)
+    return model
 
 
 def surface_pair(model, data, grid, normalize="filter", seed=0):
@@ -232,18 +263,30 @@ def slice_curvature(surface, grid):
     return {"eigenvalues": eigenvalues.tolist(), "kappa": float(kappa)}
 
 
-def surface_study(seed, steps, grid, n_eval):
-    """Filter-normalised surfaces of both trained MLPs, and the rescaling demonstration:
-    the BN net and a rescaled copy under filter-normalised and "global" directions."""
+def surface_run(*, net, seed, steps, grid, n_eval):
+    """The filter-normalised surface around one trained MLP; for the BN net also the rescaling
+    demonstration: it and a rescaled copy under filter-normalised and "global" directions."""
     data = teacher_task()[0]
-    trained = trained_mlps(seed, steps, data=data)
+    grid = np.asarray(grid)
+    trained = trained_mlp(net, seed, steps, data)
     subset = (data[0][:n_eval], data[1][:n_eval])
-    surfaces = {net: surface_pair(trained[net], subset, grid, seed=seed) for net in NETS}
-    copy = rescaled_copy(trained["bn"], seed)
-    rescaling = {(normalize, name): surface_pair(model, subset, grid, normalize, seed=seed)
-                 for normalize in ("filter", "global")
-                 for name, model in (("original", trained["bn"]), ("rescaled", copy))}
-    return {"grid": np.asarray(grid), "surfaces": surfaces, "rescaling": rescaling}
+    result = {"surface": surface_pair(trained, subset, grid, seed=seed)}
+    if net == "bn":
+        copy = rescaled_copy(trained, seed)
+        result["rescaling"] = {(normalize, name): surface_pair(model, subset, grid, normalize,
+                                                               seed=seed)
+                               for normalize in ("filter", "global")
+                               for name, model in (("original", trained), ("rescaled", copy))}
+    return result
+
+
+def surface_study(seed, steps, grid, n_eval):
+    """Filter-normalised surfaces of both trained MLPs, and the rescaling demonstration."""
+    grid = tuple(float(g) for g in grid)
+    results = dict(zip(NETS, run_all([Run(surface_run, net=net, seed=seed, steps=steps, grid=grid,
+                                          n_eval=n_eval) for net in NETS], desc="loss surfaces")))
+    return {"grid": np.asarray(grid), "rescaling": results["bn"]["rescaling"],
+            "surfaces": {net: results[net]["surface"] for net in NETS}}
 
 
 def surface_summary(study):
@@ -388,8 +431,7 @@ def run(out_dir, quick=False, seed=0):
     plotting.save(plot_regimes(studies), out_dir, "regimes.png")
 
     cnn_seeds = seeds[:n["cnn_seeds"]]
-    cnn = smoothness_study(make_cnn, *image_task(n["cnn_train"]), 0.1, cnn_seeds, n["cnn_steps"],
-                           n["cnn_every"], batch_size=64)
+    cnn = cnn_study(cnn_seeds, n["cnn_steps"], n["cnn_every"], n["cnn_train"])
     summary["cnn"] = {"lr": 0.1, **smoothness_summary(cnn, cnn_seeds)}
     plotting.save(plot_smoothness(cnn, "small VGG on cifar_like, He init, lr 0.1"), out_dir,
                   "smoothness_cnn.png")

@@ -1,9 +1,11 @@
 """The networks and the training loop the paper lessons share.
 
 Kept in one place so every lesson trains "the same MLP" the same way, and a reader can
-check what was compared. The init is always stated: PAPERS.md §8 shows that the no-BN
-results depend on it (PyTorch's default Linear init is much smaller than He init).
+check what was compared. The init is always stated: a pilot (docs/experiments.md §4) showed
+that the no-BN results depend on it (PyTorch's default Linear init is much smaller than He init).
 """
+from contextlib import contextmanager
+
 import numpy as np
 
 import minigrad as mg
@@ -113,6 +115,19 @@ def accuracy(model, X, y, batch_size=1000):
             correct += int((logits.data.argmax(1) == y[start:start + batch_size]).sum())
     model.train(was_training)
     return correct / len(X)
+
+
+@contextmanager
+def buffers_kept(model):
+    """Forwards inside leave the buffers (BN's running statistics) as they were: for looking at
+    a net in train mode without changing what it will do next."""
+    buffers = list(model.buffers())
+    saved = [b.data.copy() for b in buffers]
+    try:
+        yield model
+    finally:
+        for buffer, value in zip(buffers, saved):
+            buffer.data[...] = value
 
 
 def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=None, y_test=None,

@@ -199,7 +199,7 @@ def run_all(runs, desc=None):
     outcomes = {i: _load(run) for i, run in enumerate(runs)} if settings.cache_dir else {}
     todo = [i for i in range(len(runs)) if outcomes.get(i) is None]
     with tqdm(total=len(runs), initial=len(runs) - len(todo), desc=desc, unit="run",
-              leave=False) as bar:
+              leave=False, disable=None) as bar:  # None: shown on a terminal only
         for index, outcome in _dispatch([(i, runs[i]) for i in todo]):
             if outcome.error is None and settings.cache_dir:
                 _store(runs[index], outcome)

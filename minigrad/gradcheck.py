@@ -20,6 +20,22 @@ def _as_tensor(output):
     return output if isinstance(output, Tensor) else Tensor(output)
 
 
+def numerical_gradient(f, x, eps=1e-6):
+    """Central differences (f(x + h e_j) − f(x − h e_j)) / 2h of the scalar function f() for
+    each element of the C-contiguous array x, which f reads and this nudges in place."""
+    numeric = np.empty_like(x)
+    flat = x.reshape(-1)  # a view: nudging it nudges x
+    for j in range(flat.size):
+        original = flat[j]
+        flat[j] = original + eps
+        plus = f()
+        flat[j] = original - eps
+        minus = f()
+        flat[j] = original
+        numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+    return numeric
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
     """Compare `fn`'s backward with finite differences for every input that requires grad.
 
@@ -50,16 +66,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad.data
-        numeric = np.empty_like(x.data)
-        flat = x.data.reshape(-1)  # a view: nudging it nudges x
-        for j in range(flat.size):
-            original = flat[j]
-            flat[j] = original + eps
-            plus = weighted_output()
-            flat[j] = original - eps
-            minus = weighted_output()
-            flat[j] = original
-            numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        numeric = numerical_gradient(weighted_output, x.data, eps)
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > 0:
             worst = np.unravel_index(np.argmax(error), x.shape)

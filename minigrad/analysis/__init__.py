@@ -8,3 +8,4 @@ from .landscape import landscape_along_gradient
 from .noise import NonStationaryNoise
 from .recorder import ActivationRecorder, drift
 from .surface import filter_normalized_direction, loss_surface
+from .weight_norms import WeightNormRecorder, angle_between, layer_weights

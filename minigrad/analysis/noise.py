@@ -11,7 +11,10 @@ the activations are rescaled and shifted by random amounts that change from step
 so the next layer sees a distribution whose mean and scale drift all through training.
 Gradients flow through s·a + m as through any affine map (s, m are constants).
 The noise is drawn from minigrad's default generator, so `manual_seed` makes it repeatable.
-In eval mode the layer is the identity: the noise is a training-time perturbation only.
+In eval mode the layer applies the noise's expectation, E[s]·a + E[m] = 1.125·a (E[σᵗ] is the
+middle of its range, E[m] = E[μᵗ] = 0), as dropout's eval mode applies its expectation: with the
+identity instead, every noisy layer's output would shrink by 1/1.125 at evaluation, and the
+evaluated net would not be the one that was trained.
 
 Use it as a layer: `nn.Sequential(nn.BatchNorm1d(64), NonStationaryNoise())`.
 """
@@ -40,9 +43,14 @@ class NonStationaryNoise(Module):
         scale = rng.normal(sigma_t, self.scale_jitter, size=shape)
         return scale.astype(dtype), shift.astype(dtype)
 
+    @property
+    def mean_scale(self):
+        """E[s] = E[σᵗ], the middle of `scale_range` (the shift's mean E[m] is 0)."""
+        return (self.scale_range[0] + self.scale_range[1]) / 2
+
     def forward(self, x):
         if not self.training:
-            return x
+            return x * self.mean_scale
         scale, shift = self.draw(x.shape, x.dtype)
         return x * Tensor(scale) + Tensor(shift)
 

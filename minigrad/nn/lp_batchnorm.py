@@ -1,6 +1,6 @@
 """`LpBatchNorm1d/2d`: BatchNorm with an ℓ1, ℓ2 or ℓ∞ norm in place of the standard deviation.
 
-Santurkar et al. 2018 (§4.1) use these to show that BN's benefit does not come from making
+Santurkar et al. 2018 (§3.2) use these to show that BN's benefit does not come from making
 activations Gaussian with fixed moments. The maths and the hand-derived backward are in
 minigrad/ops/lp_norm.py; this file keeps the state: γ, β and the running mean and norm used
 in evaluation mode (the analogue of BN's running variance).

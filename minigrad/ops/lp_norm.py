@@ -1,4 +1,4 @@
-"""ℓp batch normalisation (Santurkar et al. 2018, §4.1): BatchNorm with another norm.
+"""ℓp batch normalisation (Santurkar et al. 2018, §3.2): BatchNorm with another norm.
 
 S18 ask whether BN works because it makes each layer's inputs Gaussian-like with stable
 moments. They swap the standard deviation for an ℓp norm, per feature over the batch (per
@@ -7,14 +7,15 @@ channel for images: statistics over every axis but 1), m values each:
     n_1 = mean|z|,   n_2 = √(mean z²),   n_∞ = max|z|,
 norms taken of z itself, before subtracting μ. ε keeps s > 0: s = n + ε for ℓ1 and ℓ∞,
 s = √(mean z² + ε) for ℓ2 (under the root, as in BN). The outputs have no fixed variance
-and, for ℓ∞, a scale set by one outlier, yet the nets train about as well as with BN.
+and, for ℓ∞, a scale set by one outlier, yet S18 find the nets train about as well as with
+BN (lesson 07 reproduces that for ℓ1 and ℓ2; ℓ∞ trains clearly less well there).
 
 Backward, derived by hand (dẑ = γ·dy). ẑ_j depends on z_i through μ and through s:
     ∂ẑ_j/∂z_i = (δ_ij − 1/m)/s − ẑ_j·(∂s/∂z_i)/s,  so
     dz = (1/s)·(dẑ − mean(dẑ) − Σ(dẑ·ẑ)·∂s/∂z),
     ∂s/∂z = sign(z)/m (ℓ1),  z/(m·s) (ℓ2),  sign(z) at the largest |z|, split between ties (ℓ∞).
     dγ = Σ dy·ẑ,  dβ = Σ dy.
-(BN is the same formula with ∂s/∂z = ẑ/m, which gives the projection of PAPERS.md §2.)
+(BN is the same formula with ∂s/∂z = ẑ/m, which gives the projection of batch_norm.md §3.)
 """
 import math
 

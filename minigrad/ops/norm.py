@@ -96,8 +96,9 @@ def composed_batch_norm(x, weight, bias, eps=1e-5, running=None):
 def channel_sum(a):
     """Σ over each channel's m values, kept as (1, C, 1, ...).
 
-    einsum reads `a` once and vectorises the whole reduction: about 3× faster on NCHW data
-    than np.add.reduce over axes (0, 2, 3), and as accurate.
+    einsum reads `a` once and vectorises the whole reduction: on NCHW float32 data 1.2× to 9×
+    faster than np.add.reduce over axes (0, 2, 3), depending on the size (batch_norm.md §6),
+    and as accurate.
     """
     letters = "abcd"[:a.ndim]
     return per_channel(np.einsum(f"{letters}->b", a), a.ndim)

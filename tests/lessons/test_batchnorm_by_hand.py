@@ -1,5 +1,5 @@
 """Lesson 03's claims: the staged steps by hand equal minigrad's, the compact form is a
-projection, the three implementations agree, Theorem 4.1 (and the 1/√m misprint is false),
+projection, the three implementations agree, Theorem 4.1 (and a 1/√m variant is false),
 and tiny training batches open a gap between train-mode and eval-mode behaviour."""
 import numpy as np
 import pytest
@@ -76,6 +76,19 @@ def test_batch_of_two_passes_no_gradient_to_the_first_layer_at_zero_eps():
     assert lesson.first_layer_gradient(64, eps=0.0, batches=10)["median"] > 0.1
 
 
+@pytest.mark.parametrize("var", [0.0, 1e-6, 4e-4, 5e-4, 1e-2, 1.0])
+def test_batch_of_two_gain_is_what_the_backward_passes(var):
+    """At m = 2, dx = ε/(σ² + ε)^{3/2} · γ(g₁ − g₂)/2 · (1, −1): above 1 below σ² = ε^{2/3} − ε."""
+    eps, gamma = 1e-5, 1.5
+    x = np.array([[-np.sqrt(var)], [np.sqrt(var)]]) + 0.3
+    dy = np.array([[0.7], [-0.2]])
+    dx = lesson.minigrad_gradients(x, dy, gamma, eps=eps, implementation="fused")["dx"][:, 0]
+    gain = lesson.batch_of_two_gain(var, eps)
+    np.testing.assert_allclose(dx, gain * gamma * (0.7 + 0.2) / 2 * np.array([1, -1]), rtol=1e-6)
+    assert (gain > 1) == (var < eps ** (2 / 3) - eps)
+
+
+@pytest.mark.training
 def test_small_batches_open_a_gap_between_train_and_eval_mode():
     """Batch 2 stays near chance (10 classes); at batch 8 the two modes disagree at least twice
     as much as at batch 64 (pilot at 800 steps: loss gaps 0.11–0.23 vs 0.02–0.03)."""

@@ -111,3 +111,40 @@ def test_default_init_matches_pytorchs_distribution():
         q = q.detach().numpy()
         np.testing.assert_allclose(np.abs(p.data).max(), np.abs(q).max(), rtol=0.05)
         np.testing.assert_allclose(p.data.std(), q.std(), rtol=0.15)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_scale_invariant_net_trained_with_weight_decay_and_a_changing_lr(momentum):
+    """Lesson 09's setting: bias-free Linear -> BatchNorm1d(affine=False, eps=0) blocks, SGD
+    with weight decay (and momentum), the lr changed before every step as a schedule does:
+    the weights after 6 steps equal PyTorch's. PyTorch refuses eps = 0 in training, so it gets
+    eps = 1e-300, which float64 rounds away next to any variance here (σ² + 1e-300 == σ²)."""
+    def build(lib, eps):
+        return lib.nn.Sequential(
+            lib.nn.Linear(7, 6, bias=False), lib.nn.BatchNorm1d(6, affine=False, eps=eps),
+            lib.nn.ReLU(), lib.nn.Linear(6, 4, bias=False),
+            lib.nn.BatchNorm1d(4, affine=False, eps=eps))
+
+    ours, theirs = build(mg, 0.0), build(torch, 1e-300).double()
+    with torch.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters()):
+            p.data = p.data.astype(np.float64)
+            q.copy_(torch.from_numpy(p.data))
+    options = dict(lr=0.5, momentum=momentum, weight_decay=5e-3)
+    optimizers = mg.optim.SGD(ours.parameters(), **options), torch.optim.SGD(theirs.parameters(),
+                                                                             **options)
+    rng = np.random.default_rng(8)
+    for step in range(6):
+        x, y = rng.standard_normal((16, 7)), rng.integers(0, 4, 16)
+        for optimizer in optimizers:
+            optimizer.param_groups[0]["lr"] = 0.5 * 1.1 ** step
+        loss = mg.nn.functional.cross_entropy(ours(mg.tensor(x)), y)
+        loss_t = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(x)), torch.from_numpy(y))
+        np.testing.assert_allclose(loss.item(), loss_t.item(), rtol=1e-12)
+        for model, value in ((ours, loss), (theirs, loss_t)):
+            model.zero_grad()
+            value.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -1,4 +1,5 @@
-"""Properties of `F.batch_norm` (PAPERS.md §2–3), checked on all three implementations.
+"""Properties of `F.batch_norm` (minigrad/ops/batch_norm.md: [IS15] §3, [S18] Theorem 4.1),
+checked on all three implementations.
 
 Hypothesis draws (N, C), (N, C, L) and (N, C, H, W) inputs with N ≥ 2, random γ, β and ε, and a
 random upstream gradient (never ones: BN's outputs sum to a constant, so a ones upstream hides
@@ -13,7 +14,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.gradcheck import gradcheck
 from minigrad.nn import functional as F
-from tests.strategies import away_from_kinks, distinct_values, values
+from tests.strategies import away_from_kinks, distinct_values, examples, values
 
 IMPLEMENTATIONS = ["composed", "staged", "fused"]
 EPSILONS = [0.0, 1e-5, 1e-3, 0.1, 1.0]
@@ -92,6 +93,7 @@ def dx_hat(case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases(), affine=st.booleans())
 def test_backward_matches_finite_differences(implementation, case, affine):
     inputs = [mg.tensor(case.x, requires_grad=True)]
@@ -105,6 +107,7 @@ def test_backward_matches_finite_differences(implementation, case, affine):
     assert gradcheck(bn, inputs)
 
 
+@examples(100)
 @given(case=cases())
 def test_eval_backward_matches_finite_differences(case):
     running_mean, running_var = running_stats(case, seed=0)
@@ -120,6 +123,7 @@ def test_eval_backward_matches_finite_differences(case):
 # --------------------------------------------------------------------------- 2. agreement
 
 
+@examples(100)
 @given(case=cases(), affine=st.booleans())
 def test_implementations_agree_forward_and_backward(case, affine):
     composed, staged, fused = (run(case, name, affine=affine) for name in IMPLEMENTATIONS)
@@ -143,6 +147,7 @@ def strides(a):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases())
 def test_memory_layout_changes_neither_result_nor_layout(implementation, case):
     """Channels-last input gives the same numbers as contiguous input, and fused BN keeps
@@ -162,6 +167,7 @@ def test_memory_layout_changes_neither_result_nor_layout(implementation, case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases())
 def test_input_gradient_sums_to_zero_per_channel(implementation, case):
     """Σ dx = 0 per channel, for every ε: shifting a channel does not change BN's output."""
@@ -171,6 +177,7 @@ def test_input_gradient_sums_to_zero_per_channel(implementation, case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases())
 def test_input_gradient_loses_its_x_hat_component(implementation, case):
     """Σ dx·x̂ = 0 per channel at ε = 0 (dx ⊥ x̂); for ε > 0 exactly the fraction
@@ -187,6 +194,7 @@ def test_input_gradient_loses_its_x_hat_component(implementation, case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases(eps=st.just(0.0)), data=st.data())
 def test_invariant_to_per_channel_scale_and_shift(implementation, case, data):
     """BN(a·x + b) = BN(x) for a > 0 per channel (ε = 0), and dx scales by 1/a."""
@@ -215,6 +223,7 @@ def theorem_4_1_bound(case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases(eps=st.just(0.0)))
 def test_theorem_4_1_holds_with_equality_at_zero_eps(implementation, case):
     _, dx, _, _ = run(case, implementation)
@@ -225,6 +234,7 @@ def test_theorem_4_1_holds_with_equality_at_zero_eps(implementation, case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases(eps=st.sampled_from(EPSILONS[1:])))
 def test_theorem_4_1_is_strict_for_positive_eps(implementation, case):
     _, dx, _, _ = run(case, implementation)
@@ -235,6 +245,7 @@ def test_theorem_4_1_is_strict_for_positive_eps(implementation, case):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases())
 def test_observation_4_3_gamma_std_beta_mean_returns_the_input(implementation, case):
     mean, var = moments(case)
@@ -247,6 +258,7 @@ def test_observation_4_3_gamma_std_beta_mean_returns_the_input(implementation, c
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@examples(100)
 @given(case=cases())
 def test_training_output_has_zero_mean_and_shrunk_unit_variance(implementation, case):
     """Without γ, β: per channel mean 0 and biased variance σ²/(σ² + ε)."""
@@ -288,6 +300,7 @@ def test_running_variance_is_updated_with_the_unbiased_batch_variance(implementa
 # --------------------------------------------------------------------------- 8. eval mode
 
 
+@examples(100)
 @given(case=cases())
 def test_eval_is_deterministic_and_each_sample_stands_alone(case):
     running_mean, running_var = running_stats(case, seed=1)

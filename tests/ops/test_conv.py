@@ -8,7 +8,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import minigrad as mg
 from minigrad.nn import functional as F
 from minigrad.ops.conv import is_channels_last, max_pool2d_windows
-from tests.strategies import check_op, distinct_values, values
+from tests.strategies import check_op, distinct_values, examples, values
 
 
 # --------------------------------------------------------------------------- references
@@ -54,6 +54,7 @@ def window_geometry(draw, max_side=6):
     return kernel, stride, padding, size
 
 
+@examples(50)
 @given(geometry=window_geometry(), n=st.integers(1, 2), c=st.integers(1, 3), f=st.integers(1, 3),
        bias=st.booleans(), data=st.data())
 def test_conv2d(geometry, n, c, f, bias, data):
@@ -69,6 +70,7 @@ def test_conv2d(geometry, n, c, f, bias, data):
                  lambda x, w: conv2d_reference(x, w, np.zeros(f), stride, padding), x, weight)
 
 
+@examples(50)
 @given(geometry=window_geometry(), data=st.data())
 def test_max_pool2d(geometry, data):
     kernel, stride, padding, (h, w) = geometry
@@ -79,6 +81,7 @@ def test_max_pool2d(geometry, data):
     np.testing.assert_array_equal(max_pool2d_windows(x, kernel, stride, padding), reference(x))
 
 
+@examples(50)
 @given(geometry=window_geometry(), data=st.data())
 def test_avg_pool2d(geometry, data):
     kernel, stride, padding, (h, w) = geometry
@@ -87,6 +90,7 @@ def test_avg_pool2d(geometry, data):
              lambda a: pool_reference(a, kernel, stride, padding, np.mean, 0.0), x)
 
 
+@examples(50)
 @given(data=st.data())
 def test_adaptive_avg_pool2d(data):
     x = data.draw(values((2, 3, 4, 6)))
@@ -154,6 +158,7 @@ def test_conv_gradients_only_where_asked():
 # --------------------------------------------------------------------------- linear
 
 
+@examples(50)
 @given(lead=st.sampled_from([(), (3,), (2, 3)]), n_in=st.integers(1, 4), n_out=st.integers(1, 4),
        bias=st.booleans(), data=st.data())
 def test_linear(lead, n_in, n_out, bias, data):
@@ -175,6 +180,7 @@ def layer_norm_reference(x, w, b, axes, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * w + b
 
 
+@examples(50)
 @given(shape=st.sampled_from([(3, 4), (2, 3, 4), (5, 1)]), last=st.integers(1, 2),
        data=st.data())
 def test_layer_norm(shape, last, data):

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 import minigrad.nn.functional as F
 from tests.strategies import (away_from_kinks, broadcastable_shapes, check_op, distinct_arrays,
-                              positive_values, shapes, values)
+                              examples, positive_values, shapes, values)
 
 
 # --------------------------------------------------------------------------- two inputs, broadcasting
@@ -26,6 +26,7 @@ BINARY = {
 
 
 @pytest.mark.parametrize("name", BINARY)
+@examples(50)
 @given(data=st.data())
 def test_binary_ops(name, data):
     op, reference, x_values, y_values = BINARY[name]
@@ -34,6 +35,7 @@ def test_binary_ops(name, data):
 
 
 @pytest.mark.parametrize("op, reference", [(mg.maximum, np.maximum), (mg.minimum, np.minimum)])
+@examples(50)
 @given(data=st.data())
 def test_maximum_minimum_without_ties(op, reference, data):
     x, y = data.draw(broadcastable_shapes().flatmap(lambda s: distinct_arrays(*s)))
@@ -46,11 +48,13 @@ def test_maximum_minimum_without_ties(op, reference, data):
     (lambda x: 2.0 ** x, lambda x: 2.0 ** x), (lambda x: x ** 3, lambda x: x ** 3),
     (lambda x: -x, lambda x: -x), (lambda x: x - 0.5, lambda x: x - 0.5),
 ])
+@examples(50)
 @given(data=st.data())
 def test_operators_with_python_scalars(expression, reference, data):
     check_op(expression, reference, data.draw(positive_values(data.draw(shapes()))))
 
 
+@examples(50)
 @given(data=st.data())
 def test_reflected_operators_with_ndarrays(data):
     x_shape, c_shape = data.draw(broadcastable_shapes())
@@ -84,12 +88,14 @@ UNARY = {
 
 
 @pytest.mark.parametrize("name", UNARY)
+@examples(50)
 @given(data=st.data())
 def test_unary_ops(name, data):
     op, reference, strategy = UNARY[name]
     check_op(op, reference, data.draw(strategy(data.draw(shapes()))))
 
 
+@examples(50)
 @given(data=st.data(), slope=st.floats(0.0, 0.5))
 def test_leaky_relu(data, slope):
     x = data.draw(away_from_kinks(data.draw(shapes())))
@@ -97,6 +103,7 @@ def test_leaky_relu(data, slope):
     check_op(lambda t: F.leaky_relu(t, negative_slope=slope), lambda a: np.where(a > 0, a, slope * a), x)
 
 
+@examples(50)
 @given(data=st.data(), low=st.floats(-2.0, 0.0), width=st.floats(0.5, 3.0),
        bounds=st.sampled_from(["both", "min", "max"]))
 def test_clip(data, low, width, bounds):
@@ -107,6 +114,7 @@ def test_clip(data, low, width, bounds):
     check_op(lambda t: t.clamp(min=low_, max=high_), lambda a: np.clip(a, low_, high_), x)
 
 
+@examples(50)
 @given(data=st.data())
 def test_where(data):
     condition_shape, x_shape, y_shape = data.draw(broadcastable_shapes(num_shapes=3))

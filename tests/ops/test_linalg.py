@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
-from tests.strategies import broadcastable_shapes, check_op, values
+from tests.strategies import broadcastable_shapes, check_op, examples, values
 
 sides = st.integers(1, 4)
 
@@ -20,6 +20,7 @@ def matmul_shapes(draw):
     return x_shape, y_shape
 
 
+@examples(50)
 @given(shapes=matmul_shapes(), data=st.data())
 def test_matmul(shapes, data):
     x, y = (data.draw(values(s)) for s in shapes)
@@ -28,6 +29,7 @@ def test_matmul(shapes, data):
     check_op(lambda a, b: a.matmul(b), np.matmul, x, y)
 
 
+@examples(50)
 @given(data=st.data())
 def test_matmul_with_a_constant_ndarray_on_either_side(data):
     k = data.draw(sides)

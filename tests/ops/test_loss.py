@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from tests.strategies import check_op, shapes, values
+from tests.strategies import check_op, examples, shapes, values
 
 reductions = st.sampled_from(["mean", "sum", "none"])
 
@@ -27,6 +27,7 @@ def logits_and_targets(draw, low=-3.0, high=3.0):
     return logits, targets
 
 
+@examples(50)
 @given(data=st.data())
 def test_softmax_and_log_softmax(data):
     shape = data.draw(shapes(min_dims=1))
@@ -38,6 +39,7 @@ def test_softmax_and_log_softmax(data):
     check_op(lambda t: t.softmax(dim=dim), lambda a: np.exp(np_log_softmax(a, dim)), x)
 
 
+@examples(50)
 @given(logits_targets=logits_and_targets(), reduction=reductions)
 def test_cross_entropy(logits_targets, reduction):
     logits, targets = logits_targets
@@ -48,6 +50,7 @@ def test_cross_entropy(logits_targets, reduction):
              lambda a: reduce(-np_log_softmax(a, 1)[rows, targets], reduction), logits)
 
 
+@examples(50)
 @given(logits_targets=logits_and_targets(), reduction=reductions)
 def test_nll_loss(logits_targets, reduction):
     scores, targets = logits_targets
@@ -56,6 +59,7 @@ def test_nll_loss(logits_targets, reduction):
              lambda a: reduce(-a[rows, targets], reduction), scores)
 
 
+@examples(50)
 @given(data=st.data(), reduction=reductions)
 def test_mse_loss(data, reduction):
     shape = data.draw(shapes())
@@ -64,6 +68,7 @@ def test_mse_loss(data, reduction):
              lambda a, b: reduce((a - b) ** 2, reduction), x, y)
 
 
+@examples(50)
 @given(data=st.data(), reduction=reductions)
 def test_binary_cross_entropy_with_logits(data, reduction):
     shape = data.draw(shapes())

@@ -1,4 +1,4 @@
-"""ℓp BatchNorm (PAPERS.md §9): forward vs NumPy, hand-derived backward vs finite differences,
+"""ℓp BatchNorm ([S18] §3.2): forward vs NumPy, hand-derived backward vs finite differences,
 and the properties that follow from the definition (norms taken before mean-shifting)."""
 import math
 
@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
-from tests.strategies import check_op, distinct_values, values
+from tests.strategies import check_op, distinct_values, examples, values
 
 NORMS = [1, 2, math.inf]
 
@@ -43,6 +43,7 @@ def reference(x, gamma, beta, p, eps):
 
 
 @pytest.mark.parametrize("p", NORMS)
+@examples(50)
 @given(case=inputs(), eps=st.sampled_from([0.0, 1e-5, 0.1]))
 def test_forward_and_backward_match_reference_and_finite_differences(p, case, eps):
     op = lambda x, g, b: F.lp_batch_norm(x, None, None, g, b, training=True, eps=eps, p=p)
@@ -50,6 +51,7 @@ def test_forward_and_backward_match_reference_and_finite_differences(p, case, ep
 
 
 @pytest.mark.parametrize("p", NORMS)
+@examples(50)
 @given(case=inputs())
 def test_without_affine_matches_reference(p, case):
     x, _, _ = case
@@ -59,6 +61,7 @@ def test_without_affine_matches_reference(p, case):
 
 
 @pytest.mark.parametrize("p", NORMS)
+@examples(50)
 @given(case=inputs(), c=st.floats(0.1, 10))
 def test_scale_invariant_so_gradient_orthogonal_to_input(p, case, c):
     """With ε = 0 the output does not change when x is scaled by c > 0, so (Euler) the
@@ -76,6 +79,7 @@ def test_scale_invariant_so_gradient_orthogonal_to_input(p, case, c):
     np.testing.assert_allclose((xt.grad.data * x).sum(axis=axes), 0, atol=1e-10 * (1 + scale.max()))
 
 
+@examples(50)
 @given(case=inputs())
 def test_l2_equals_batch_norm_on_centred_input(case):
     """When every channel already has mean 0, √mean(z²) is the standard deviation: ℓ2 = BN."""

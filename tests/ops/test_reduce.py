@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
-from tests.strategies import check_op, distinct_values, shape_and_axis, values
+from tests.strategies import check_op, distinct_values, examples, shape_and_axis, values
 
 
 def numpy_axis(axis):
@@ -12,6 +12,7 @@ def numpy_axis(axis):
 
 
 @pytest.mark.parametrize("name", ["sum", "mean"])
+@examples(50)
 @given(shape_axis=shape_and_axis(), keepdims=st.booleans(), data=st.data())
 def test_sum_mean(name, shape_axis, keepdims, data):
     shape, axis = shape_axis
@@ -24,6 +25,7 @@ def test_sum_mean(name, shape_axis, keepdims, data):
 
 
 @pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+@examples(50)
 @given(shape_axis=shape_and_axis(), keepdims=st.booleans(), data=st.data())
 def test_max_min_without_ties(name, shape_axis, keepdims, data):
     shape, axis = shape_axis
@@ -34,6 +36,7 @@ def test_max_min_without_ties(name, shape_axis, keepdims, data):
 
 
 @pytest.mark.parametrize("name", ["var", "std"])
+@examples(50)
 @given(shape_axis=shape_and_axis(min_side=2), keepdims=st.booleans(),
        correction=st.sampled_from([0, 1]), data=st.data())
 def test_var_std(name, shape_axis, keepdims, correction, data):
@@ -50,6 +53,7 @@ def test_var_and_std_default_to_the_unbiased_estimate_like_pytorch():
     np.testing.assert_allclose(x.std().item(), np.std(x.data, ddof=1))
 
 
+@examples(50)
 @given(data=st.data(), shape_axis=shape_and_axis(max_dims=3))
 def test_argmax_argmin_match_numpy_and_have_no_grad(data, shape_axis):
     shape, axis = shape_axis

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
-from tests.strategies import check_op, shapes, values
+from tests.strategies import check_op, examples, shapes, values
 
 
 @st.composite
@@ -19,6 +19,7 @@ def shape_and_target(draw):
     return shape, draw(st.sampled_from(candidates))
 
 
+@examples(50)
 @given(shape_target=shape_and_target(), data=st.data())
 def test_reshape(shape_target, data):
     shape, target = shape_target
@@ -28,6 +29,7 @@ def test_reshape(shape_target, data):
     check_op(lambda t: t.view(target), lambda a: a.reshape(target), x)
 
 
+@examples(50)
 @given(data=st.data())
 def test_permute_and_transpose(data):
     shape = data.draw(shapes(min_dims=1, max_dims=4))
@@ -40,6 +42,7 @@ def test_permute_and_transpose(data):
     check_op(lambda t: t.T, lambda a: a.T, x)
 
 
+@examples(50)
 @given(data=st.data())
 def test_flatten(data):
     shape = data.draw(shapes(min_dims=1, max_dims=4))
@@ -51,6 +54,7 @@ def test_flatten(data):
     check_op(lambda t: mg.flatten(t), lambda a: a.reshape(-1), x)
 
 
+@examples(50)
 @given(data=st.data())
 def test_squeeze_unsqueeze(data):
     shape = data.draw(shapes(min_dims=1, max_dims=4, max_side=2))
@@ -72,6 +76,7 @@ def shape_and_broadcast_target(draw):
     return shape, target
 
 
+@examples(50)
 @given(shape_target=shape_and_broadcast_target(), data=st.data())
 def test_broadcast_to_and_expand(shape_target, data):
     shape, target = shape_target
@@ -85,6 +90,7 @@ def test_broadcast_to_and_expand(shape_target, data):
 # --------------------------------------------------------------------------- indexing
 
 
+@examples(50)
 @given(data=st.data())
 def test_basic_indexing(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3))
@@ -92,6 +98,7 @@ def test_basic_indexing(data):
     check_op(lambda t: t[index], lambda a: a[index], data.draw(values(shape)))
 
 
+@examples(50)
 @given(data=st.data())
 def test_integer_array_indexing_accumulates_repeats(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3))
@@ -99,6 +106,7 @@ def test_integer_array_indexing_accumulates_repeats(data):
     check_op(lambda t: t[index], lambda a: a[index], data.draw(values(shape)))
 
 
+@examples(50)
 @given(data=st.data())
 def test_boolean_mask_indexing(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3))
@@ -143,6 +151,7 @@ def tensors_to_join(draw, same_shape=False):
     return [draw(values(s)) for s in joined], axis
 
 
+@examples(50)
 @given(arrays_axis=tensors_to_join())
 def test_concatenate(arrays_axis):
     arrays, axis = arrays_axis
@@ -151,6 +160,7 @@ def test_concatenate(arrays_axis):
     check_op(lambda *ts: mg.cat(ts, dim=axis), lambda *a: np.concatenate(a, axis=axis), *arrays)
 
 
+@examples(50)
 @given(arrays_axis=tensors_to_join(same_shape=True), data=st.data())
 def test_stack(arrays_axis, data):
     arrays, _ = arrays_axis
@@ -164,6 +174,7 @@ def test_concatenate_the_same_tensor_twice():
     np.testing.assert_array_equal(x.grad.data, [0 + 3 * 2 + 4, 1 + 3 * 3 + 5])
 
 
+@examples(50)
 @given(data=st.data(), value=st.floats(-2, 2))
 def test_pad(data, value):
     shape = data.draw(shapes(min_dims=1, max_dims=3))
