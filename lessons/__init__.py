@@ -22,6 +22,7 @@ LESSONS = [
     "07_beyond_batchnorm",
     "08_bn_claims",
     "09_weight_decay",
+    "10_depth",
 ]
 
 

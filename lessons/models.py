@@ -50,6 +50,34 @@ def mlp(in_features, num_classes, width=64, depth=6, norm=None, activation=nn.Re
     return init_weights(nn.Sequential(*layers), init, gain_c)
 
 
+class ResidualBlock(nn.Module):
+    """x + activation(norm(Linear(x))): a branch added to an identity path (He et al. 2016).
+
+    The identity path carries the signal forward and the gradient backward past the branch,
+    so a deep stack of these is never the product of many branch Jacobians alone. With a
+    norm the Linear has no bias (the norm's β takes its place, as in the plain BN nets).
+    """
+
+    def __init__(self, width, norm=None, activation=nn.ReLU):
+        super().__init__()
+        self.linear = nn.Linear(width, width, bias=norm is None)
+        self.norm = norm(width) if norm is not None else nn.Identity()
+        self.activation = activation()
+
+    def forward(self, x):
+        return x + self.activation(self.norm(self.linear(x)))
+
+
+def residual_mlp(in_features, num_classes, width=64, depth=6, norm=None, activation=nn.ReLU,
+                 init="he", gain_c=None):
+    """Like `mlp`, with hidden layers 2..depth as `ResidualBlock`s: the first hidden layer maps
+    the input to `width` features, and every block adds its branch to them."""
+    stem = [nn.Linear(in_features, width)] + ([norm(width)] if norm is not None else [])
+    blocks = [ResidualBlock(width, norm, activation) for _ in range(depth - 1)]
+    layers = stem + [activation()] + blocks + [nn.Linear(width, num_classes)]
+    return init_weights(nn.Sequential(*layers), init, gain_c)
+
+
 def vgg_like(num_classes=10, channels=(16, 32, 64), bn=False, in_channels=3, init="he"):
     """A small VGG: per stage Conv3×3 -> [BN] -> ReLU -> MaxPool2d(2); then a Linear head."""
     layers, c_in = [], in_channels
