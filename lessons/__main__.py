@@ -1,9 +1,11 @@
-"""`python -m lessons [NAMES...] [--quick] [--out DIR] [--seed N] [--notebooks]`
+"""`python -m lessons [NAMES...] [--quick] [--out DIR] [--seed N] [--jobs N] [--cache-dir DIR |
+--no-cache] [--scheduler ADDRESS] [--notebooks | --stale]`
 
 Runs the named lessons (all, in order, by default), writing each lesson's figures and a
 summary.json of its measured numbers into DIR/NN_name/. After a full run of all lessons the
-README gallery (docs/gallery/) is refreshed. `--notebooks` instead re-executes the notebooks
-in full mode and saves them with their outputs.
+README gallery (docs/gallery/) is refreshed. The lessons' training runs are spread over every
+core and cached (see lessons/runs.py). `--notebooks` instead re-executes the notebooks in full
+mode and saves them with their outputs; `--stale` lists the notebooks executed with other code.
 """
 import argparse
 import json
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import is_quick, module, resolve
+from . import is_quick, module, resolve, runs
 
 HERE = Path(__file__).resolve().parent
 GALLERY = HERE.parent / "docs" / "gallery"
@@ -38,7 +40,8 @@ def run_lesson(name, out_root, quick, seed):
     started = time.perf_counter()
     summary = module(name).run(out_dir, quick=quick, seed=seed)
     summary = dict(summary, wall_time_s=round(time.perf_counter() - started, 1), quick=quick,
-                   seed=seed)
+                   seed=seed, jobs=runs.settings.jobs, scheduler=runs.settings.scheduler,
+                   cache=str(runs.settings.cache_dir) if runs.settings.cache_dir else None)
     (out_dir / "summary.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
     return out_dir
 
@@ -51,7 +54,11 @@ def refresh_gallery(name, out_dir):
 
 
 def execute_notebooks(names, timeout=1800):
-    """Run each lesson's notebook top to bottom in a fresh kernel and save its outputs."""
+    """Run each lesson's notebook top to bottom in a fresh kernel and save its outputs.
+
+    The notebook records the fingerprint of the code it ran (`runs.source_fingerprint`), so
+    `--stale` can tell which committed notebooks no longer match the code.
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -60,7 +67,21 @@ def execute_notebooks(names, timeout=1800):
         notebook = nbformat.read(path, as_version=4)
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(HERE)}}).execute()
+        notebook.metadata["minigrad"] = {"source_fingerprint": runs.source_fingerprint(),
+                                         "quick": is_quick()}
         nbformat.write(notebook, path)
+
+
+def stale_notebooks(names):
+    """The lessons whose committed notebook was executed with other code than this checkout's."""
+    import nbformat
+
+    stale = []
+    for name in names:
+        recorded = nbformat.read(HERE / f"{name}.ipynb", as_version=4).metadata.get("minigrad", {})
+        if recorded.get("source_fingerprint") != runs.source_fingerprint():
+            stale.append(name)
+    return stale
 
 
 def main(argv=None):
@@ -69,10 +90,29 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute each)")
     parser.add_argument("--out", default="lesson_outputs", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes (default: every core; 1: in this process)")
+    parser.add_argument("--cache-dir", default=str(runs.DEFAULT_CACHE_DIR),
+                        help="where run results are cached (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="compute every run afresh")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a dask.distributed scheduler, e.g. tcp://HOST:8786")
     parser.add_argument("--notebooks", action="store_true",
                         help="re-execute the notebooks (full mode) and save them")
+    parser.add_argument("--stale", action="store_true",
+                        help="list the notebooks executed with other code than this checkout's")
     args = parser.parse_args(argv)
     names = resolve(args.names)
+    if args.stale:
+        stale = stale_notebooks(names)
+        print("\n".join(f"{name}: executed with other code" for name in stale)
+              or "every notebook was executed with this code")
+        return
+    try:
+        runs.configure(jobs=args.jobs, scheduler=args.scheduler,
+                       cache_dir=None if args.no_cache else args.cache_dir)
+    except runs.RunnerError as error:
+        parser.error(str(error))
     if args.notebooks:
         execute_notebooks(names)
         return

@@ -6,11 +6,16 @@ Pick one with HYPOTHESIS_PROFILE=ci|dev; CI sets `ci`. The default is `ci` so a 
 The tests' arrays are small, and on small matrices a multi-threaded BLAS spends more time
 synchronising its threads than multiplying (badly so on a busy machine), so the suite, and
 the notebook kernels it starts, use one BLAS thread. This must be set before NumPy loads.
+
+Lesson runs are not cached in tests (MINIGRAD_CACHE_DIR=off, inherited by notebook kernels):
+a test must compute what it checks, not read what an earlier run, perhaps under another BLAS
+kernel, computed.
 """
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MINIGRAD_CACHE_DIR", "off")
 
 from hypothesis import HealthCheck, settings
 
