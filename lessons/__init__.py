@@ -21,6 +21,7 @@ LESSONS = [
     "06_loss_landscape",
     "07_beyond_batchnorm",
     "08_bn_claims",
+    "11_edge_of_stability",
 ]
 
 

@@ -122,7 +122,7 @@ def test_power_iteration_agrees_with_the_full_hessian_of_a_small_net():
 
 def count_products(monkeypatch):
     """A list that grows by one for every Hessian-vector product power iteration takes."""
-    import minigrad.analysis.hessian as hessian
+    from minigrad.analysis import hessian
 
     products, product = [], hessian.hessian_vector_product
     monkeypatch.setattr(hessian, "hessian_vector_product",
