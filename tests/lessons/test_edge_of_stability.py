@@ -11,7 +11,7 @@ import pytest
 from lessons import edge_of_stability as lesson
 
 SMALL = {"n": 200, "width": 32}
-SEEDS = [0, 1, 2]
+SEEDS = [0, 1]  # the margins hold on seeds 0-9 (docstrings); two keep CI under a minute
 pytestmark = pytest.mark.training
 
 
