@@ -23,6 +23,7 @@ LESSONS = [
     "08_bn_claims",
     "09_weight_decay",
     "10_depth",
+    "11_edge_of_stability",
 ]
 
 

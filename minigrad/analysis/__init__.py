@@ -2,7 +2,7 @@
 
 One instrument a file: activation recorders, injected noise, internal covariate shift, ...
 """
-from .hessian import hessian_top_eigenvalue, hessian_vector_product
+from .hessian import hessian_top_eigenpair, hessian_top_eigenvalue, hessian_vector_product
 from .ics import internal_covariate_shift
 from .landscape import landscape_along_gradient
 from .noise import NonStationaryNoise

@@ -13,6 +13,11 @@ was about twice too large and did not converge; with h = 1e-5 about one estimate
 was a spike in the hundreds or thousands; with h = 1e-8 none in 80.
 For plain gradient descent λ_max decides stability: steps with lr > 2/λ_max diverge along
 the top eigenvector (lesson 2).
+
+Along a training trajectory the weights, and so the top eigenvector, move little between two
+measurements: `hessian_top_eigenpair(..., start=v)` starts from the previous eigenvector and
+stops once the eigenvalue has settled (`tol`), so a measurement costs a few products instead
+of tens (tests/analysis/test_hessian.py checks it against the full Hessian of a small net).
 """
 import numpy as np
 
@@ -35,6 +40,41 @@ def hessian_vector_product(model, loss_fn, batch, v, h=1e-8, random_state=None):
     return [(a - b) / (2 * scale) for a, b in zip(*gradients)]
 
 
+def hessian_top_eigenpair(model, loss_fn, batch, iters=20, h=1e-8, seed=0, start=None, tol=None):
+    """(λ, v): the Hessian eigenvalue of largest magnitude and its unit eigenvector.
+
+    At most `iters` power-iteration steps (each costs two gradients in float64), from `start`
+    (one array per trainable parameter, e.g. the v of the previous measurement) or else from a
+    random vector drawn with `seed`. With `tol`, it stops early once two successive
+    Rayleigh quotients vᵀHv differ by less than tol·|λ|. λ is a float with its sign; v is a
+    list of float64 arrays shaped like the parameters. The model is left exactly as it was.
+    """
+    params = trainable(model)
+    if start is not None and [np.shape(s) for s in start] != [p.shape for p in params]:
+        raise ValueError(f"hessian_top_eigenpair: start has shapes {[np.shape(s) for s in start]},"
+                         f" the trainable parameters {[p.shape for p in params]}")
+    with scratch_weights(model, dtype=np.float64):
+        random_state = default_generator().bit_generator.state
+        if start is None:
+            rng = np.random.default_rng(seed)
+            start = [rng.standard_normal(p.shape) for p in params]
+        v = [np.asarray(s, dtype=np.float64) for s in start]
+        eigenvalue = None
+        for _ in range(iters):
+            length = norm(v)
+            v = [vi / length for vi in v]
+            hv = hessian_vector_product(model, loss_fn, batch, v, h, random_state)
+            previous, eigenvalue = eigenvalue, dot(v, hv)
+            if norm(hv) == 0:
+                break
+            if tol is not None and previous is not None and \
+                    abs(eigenvalue - previous) <= tol * abs(eigenvalue):
+                break
+            v = hv
+    length = norm(v)
+    return (0.0 if eigenvalue is None else eigenvalue), [vi / length for vi in v]
+
+
 def hessian_top_eigenvalue(model, loss_fn, batch, iters=20, h=1e-8, seed=0):
     """The Hessian eigenvalue of largest magnitude at the model's current weights, on one batch.
 
@@ -42,18 +82,4 @@ def hessian_top_eigenvalue(model, loss_fn, batch, iters=20, h=1e-8, seed=0):
     Returns the Rayleigh quotient vᵀHv of the last iterate (a float, with its sign). The
     model is left exactly as it was.
     """
-    with scratch_weights(model, dtype=np.float64):
-        params = trainable(model)
-        random_state = default_generator().bit_generator.state
-        rng = np.random.default_rng(seed)
-        v = [rng.standard_normal(p.shape) for p in params]
-        eigenvalue = 0.0
-        for _ in range(iters):
-            length = norm(v)
-            v = [vi / length for vi in v]
-            hv = hessian_vector_product(model, loss_fn, batch, v, h, random_state)
-            eigenvalue = dot(v, hv)
-            if norm(hv) == 0:
-                break
-            v = hv
-    return eigenvalue
+    return hessian_top_eigenpair(model, loss_fn, batch, iters, h, seed)[0]
