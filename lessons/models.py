@@ -134,6 +134,12 @@ def train(model, X, y, steps, lr, batch_size=128, seed=0, momentum=0.0, X_test=N
           eval_every=None, on_step=None):
     """Plain SGD with cross-entropy; returns per-step training loss and periodic accuracies.
 
+    The lessons' one loop, the plain loop of `minigrad/training.py`'s docstring counted in
+    optimizer steps rather than epochs: the papers' figures are drawn against steps, a run past
+    its stable step size must stop at the first nan and keep its history, and the instruments
+    look at the net after every step (`on_step`). `minigrad.training.fit` is the same loop for
+    the examples, which train for epochs over a DataLoader.
+
     `on_step(step, model)` is called after every update (instruments hook in here). A loss
     that becomes nan/inf stops training early; the remaining losses are recorded as nan.
     """
