@@ -276,7 +276,7 @@ def sharpness_summary(study, seeds):
 
 def catapult(study, net, lr, seeds, until=50):
     """Per seed: λ at init, the lowest λ measured in the first `until` steps, and the peak loss
-    there: a sharpness that falls from above 2/η to below it while the loss spikes."""
+    there (the catapult of Lewkowycz et al. 2020 is a sharpness that falls while the loss spikes)."""
     rows = []
     for k, seed in enumerate(seeds):
         run = study[net, lr][k]
@@ -377,14 +377,15 @@ def claims(sharp, window, sgd, lr_sgd, lr_window):
          "measured": f"η = {lr_window}: sign flips in {span(flips)} of steps; median c(t+1)/c(t) = "
                      f"{span(ratios)} vs 1 − ηλ = {span(predicted)}",
          "verdict": verdict(min(flips) >= 0.9 and max(ratios) < -0.5)},
-        {"claim": "mini-batch SGD settles below 2/η, the more so the smaller the batch",
+        {"claim": "with mini-batches the sharpness ends below 2/η, the lower the smaller the batch",
          "measured": f"η = {lr_sgd}: late λ / (2/η) for batch " + ", ".join(
              f"{b}: {span(row)}" for b, row in zip(batches, sgd_late)),
          "verdict": verdict(ordered and sgd_late[:-1].max() < 1)},
         {"claim": "BN makes the landscape flatter at init (smaller λ_max) [S18]",
          "measured": f"λ(0): standard {span(init['standard'])}, BN {span(init['bn'])}",
          "verdict": verdict(max(init["bn"]) < min(init["standard"]))},
-        {"claim": "a net can train fastest above its initial stable step 2/λ_max(0) (a catapult)",
+        {"claim": "a net can train fastest above its initial stable step 2/λ_max(0) (its sharpness "
+                  "falls early)",
          "measured": "; ".join(f"{net}: fastest η {span([p[0] for p in fastest[net]])} vs "
                                f"2/λ(0) = {span([p[1] for p in fastest[net]])}, above on "
                                f"{above[net]}/{seeds} seeds" for net in NETS),
@@ -405,13 +406,12 @@ def claims(sharp, window, sgd, lr_sgd, lr_window):
 
 
 def plain_numbers(axis):
-    """Tick labels of a log axis as plain numbers (5, 10, 20) instead of powers of ten."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """Ticks of a log axis at 1, 2, 5 × 10^k, labelled as plain numbers (5, 10, 20)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}")
-                             if axis.get_view_interval()[1] / axis.get_view_interval()[0] < 20
-                             else NullFormatter())
+    axis.set_minor_formatter(NullFormatter())
 
 
 def sequential_colors(keys, cmap="viridis"):
@@ -468,7 +468,7 @@ def plot_window(study, lr):
     axes[2].plot(steps, first["component"], "o-", ms=2.5, lw=0.8,
                  color=plotting.COLORS[first["config"]["net"]], label="the net (first seed)")
     axes[0].set(xlabel="step", ylabel="⟨∇L, v⟩", title=f"gradient along the top eigenvector, η = {lr:g}")
-    axes[1].set(xlabel="step", ylabel="c(t+1) / c(t)",
+    axes[1].set(xlabel="step", ylabel="c(t+1) / c(t)", ylim=(-3, 1),
                 title="measured ratio (dots) vs 1 − ηλ(t) (lines)")
     axes[2].set(xlabel="steps into the window", ylabel="⟨∇L, v⟩",
                 title="lesson 02's bowl: 1 − ηλ per step")

@@ -4,8 +4,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.analysis import (hessian_top_eigenpair, hessian_top_eigenvalue,
-                               hessian_vector_product)
+from minigrad.analysis import hessian_top_eigenpair, hessian_top_eigenvalue, hessian_vector_product
 from tests.analysis.quadratic import quadratic_loss, with_eigenvalues
 
 
