@@ -25,6 +25,7 @@ from minigrad.analysis import (ActivationRecorder, NonStationaryNoise, drift,
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting
+from .claims import claim
 from .runs import Run, run_all
 
 GALLERY = ("ics_dln.png", "S18 Fig. 3 on a 25-layer deep linear net: with BN the loss falls "
@@ -338,16 +339,6 @@ def summarize(noisy, dln, cnn):
                 "median_distance": [rounded(np.median(r["distance"], axis=0)) for r in runs],
                 "median_cosine": [rounded(np.median(r["cosine"], axis=0)) for r in runs]}
     return summary
-
-
-def verdict(hits, n):
-    """A claim tested once per seed: held on every seed, on none, or on some (stated)."""
-    return "held" if hits == n else "did not hold" if hits == 0 else f"mixed ({hits}/{n} seeds)"
-
-
-def claim(text, regime, hits, n, numbers):
-    return {"claim": text, "regime": regime, "verdict": verdict(hits, n),
-            "seeds_where_it_holds": f"{hits}/{n}", "numbers": numbers}
 
 
 def per_seed(runs, key):

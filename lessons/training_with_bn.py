@@ -27,6 +27,7 @@ from minigrad.analysis import ActivationRecorder, drift
 from minigrad.data import cifar_like, make_mnist_like, make_teacher_classification
 
 from . import models, plotting
+from .claims import claim
 from .runs import Run, run_all
 
 GALLERY = ("is15_figure1.png", "IS15 Fig. 1 at toy scale, one row per regime: where both "
@@ -305,16 +306,6 @@ def summarize(is15, vgg, sweep):
                            **{f"final_loss_{m}": np.round(sweep["final_loss"][m], 4).tolist()
                               for m in METHODS}}
     return summary
-
-
-def verdict(hits, n):
-    """A claim tested once per seed: held on every seed, on none, or on some (stated)."""
-    return "held" if hits == n else "did not hold" if hits == 0 else f"mixed ({hits}/{n} seeds)"
-
-
-def claim(text, regime, hits, n, numbers):
-    return {"claim": text, "regime": regime, "verdict": verdict(hits, n),
-            "seeds_where_it_holds": f"{hits}/{n}", "numbers": numbers}
 
 
 def claim_table(is15, vgg, sweep):
