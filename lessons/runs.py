@@ -23,7 +23,7 @@ import os
 import pickle
 import tempfile
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +45,6 @@ class RunFailed(RuntimeError):
     """A run raised: says which lesson, which configuration, and the traceback where it ran."""
 
 
-@dataclass(frozen=True)
 class Run:
     """One configuration of one experiment: `function(**config)` gives its result.
 
@@ -53,12 +52,9 @@ class Run:
     everything it draws from its configuration, so its result does not depend on where or in
     what order it runs.
     """
-    function: object
-    config: dict = field(default_factory=dict)
 
     def __init__(self, function, **config):
-        object.__setattr__(self, "function", function)
-        object.__setattr__(self, "config", config)
+        self.function, self.config = function, config
 
     def __repr__(self):
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
