@@ -98,6 +98,16 @@ def gradient_steps(model, X, y, steps, seed):
 # --------------------------------------------------------------------------- 1. scale invariance
 
 
+def recorded_sgd(model, optimizer, recorder, X, y, steps, seed):
+    """`steps` SGD updates, the recorder called after each; the per-step losses."""
+    losses = []
+    for _, loss in gradient_steps(model, X, y, steps, seed):
+        optimizer.step()
+        recorder()
+        losses.append(loss)
+    return np.array(losses)
+
+
 def loss_and_grads(model, X, y):
     model.zero_grad()
     loss = batch_loss(model, X, y)
@@ -245,13 +255,9 @@ def equilibrium_run(seed=0, lr=0.5, weight_decay=5e-3, steps=3000, n_train=4000)
     model = scale_invariant_net(seed)
     optimizer = mg.optim.SGD(linear_weights(model), lr=lr, weight_decay=weight_decay)
     recorder = WeightNormRecorder(model, optimizer=optimizer)
-    losses = []
-    for _, loss in gradient_steps(model, X, y, steps, seed):
-        optimizer.step()
-        recorder()
-        losses.append(loss)
+    losses = recorded_sgd(model, optimizer, recorder, X, y, steps, seed)
     return {"seed": seed, "lr": lr, "weight_decay": weight_decay, "angle": recorder.angle,
-            "norm": recorder.norm, "loss": np.array(losses)}
+            "norm": recorder.norm, "loss": losses}
 
 
 def running_mean(values, window):
@@ -300,15 +306,11 @@ def practitioner_run(seed=0, lr=0.1, weight_decay=0.0, steps=3000, n_train=4000,
     hidden = {f"layer {k + 1}": w for k, w in enumerate(linear_weights(model)[:-1])}
     optimizer = mg.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
     recorder = WeightNormRecorder(hidden, optimizer=optimizer)
-    losses = []
-    for _, loss in gradient_steps(model, X, y, steps, seed):
-        optimizer.step()
-        recorder()
-        losses.append(loss)
+    losses = recorded_sgd(model, optimizer, recorder, X, y, steps, seed)
     model.eval()
     with mg.no_grad():
         train_loss = batch_loss(model, X, y).item()
-    return {"seed": seed, "lr": lr, "weight_decay": weight_decay, "loss": np.array(losses),
+    return {"seed": seed, "lr": lr, "weight_decay": weight_decay, "loss": losses,
             "angle": recorder.angle, "effective_lr": recorder.effective_lr, "norm": recorder.norm,
             "final_angle": recorder.angle[-last:].mean(), "train_loss": train_loss,
             "final_effective_lr": recorder.effective_lr[-last:].mean(),

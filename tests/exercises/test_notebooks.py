@@ -13,7 +13,8 @@ import pytest
 from tests.exercises import solutions
 
 nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbclient")
+from tests.notebooks import execute  # noqa: E402 (needs nbclient)
 
 EXERCISE_DIR = Path(__file__).resolve().parents[2] / "lessons" / "exercises"
 NOTEBOOKS = sorted(path.name for path in EXERCISE_DIR.glob("*.ipynb"))
@@ -21,15 +22,6 @@ NOTEBOOKS = sorted(path.name for path in EXERCISE_DIR.glob("*.ipynb"))
 
 def tagged(notebook, tag):
     return [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
-
-
-def execute(notebook):
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(EXERCISE_DIR)}})
-    client.execute()  # raises CellExecutionError, with the failing cell, on any error
-    errors = [out for cell in notebook.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-    assert not errors
 
 
 def printed(cell):
@@ -48,7 +40,7 @@ def test_exercise_runs_with_its_stubs(name, monkeypatch):
     notebook = nbformat.read(EXERCISE_DIR / name, as_version=4)
     stubs, checks = tagged(notebook, "stub"), tagged(notebook, "check")
     assert stubs and len(checks) == len(stubs)
-    execute(notebook)
+    execute(notebook, EXERCISE_DIR)
     for cell in tagged(notebook, "check"):
         assert "not written yet" in printed(cell), printed(cell)
 
@@ -60,6 +52,6 @@ def test_exercise_passes_with_a_solution(name, monkeypatch):
     for cell in tagged(notebook, "stub"):
         defined = re.search(r"^(?:def|class) (\w+)", cell.source, re.MULTILINE).group(1)
         cell.source = inspect.getsource(getattr(solutions, defined))
-    execute(notebook)
+    execute(notebook, EXERCISE_DIR)
     for cell in tagged(notebook, "check"):
         assert re.search(r"All \d+ properties hold\.", printed(cell)), printed(cell)

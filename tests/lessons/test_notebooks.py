@@ -2,7 +2,6 @@
 
 The kernel starts in lessons/ (the notebook's own folder), as it does for a reader.
 """
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 from lessons import LESSONS
 
 nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbclient")
+from tests.notebooks import execute  # noqa: E402 (needs nbclient)
 
 LESSON_DIR = Path(__file__).resolve().parents[2] / "lessons"
 NOTEBOOKS = [name for name in LESSONS if (LESSON_DIR / f"{name}.ipynb").exists()]
@@ -21,9 +21,4 @@ def test_notebook_executes_in_quick_mode(name, monkeypatch, tmp_path):
     monkeypatch.setenv("MINIGRAD_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(LESSON_DIR / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(LESSON_DIR)}})
-    client.execute()  # raises CellExecutionError, with the failing cell, on any error
-    errors = [out for cell in notebook.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-    assert not errors
+    execute(notebook, LESSON_DIR)
