@@ -76,19 +76,32 @@ def cpu_name():
 
 
 def blas_name():
-    """NumPy's BLAS library and version, e.g. 'scipy-openblas 0.3.31'."""
+    """NumPy's BLAS library, version and the kernel it picked for this CPU, e.g.
+    'scipy-openblas 0.3.31, Haswell kernels'."""
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas['name']} {blas.get('version', '')}".strip()
+        name = f"{blas['name']} {blas.get('version', '')}".strip()
     except Exception:  # the layout of show_config is not a stable API
-        return "unknown BLAS"
+        name = "unknown BLAS"
+    return f"{name}, {blas_kernel()} kernels"
 
 
-# Settings outside the code that change the timings: BLAS threads and how long idle BLAS
-# threads spin, and whether glibc hands freed memory back to the OS after every step (then
+def blas_kernel():
+    """The OpenBLAS core type whose kernels run ('Haswell', 'SkylakeX', ...), via threadpoolctl.
+
+    OpenBLAS picks it per CPU at start-up, unless OPENBLAS_CORETYPE forces one: the same
+    machine can time very differently under another kernel.
+    """
+    from threadpoolctl import threadpool_info
+    return next((pool.get("architecture") or "unknown" for pool in threadpool_info()
+                 if pool.get("internal_api") == "openblas"), "non-OpenBLAS")
+
+
+# Settings outside the code that change the timings: BLAS threads, a forced BLAS kernel or
+# cache size (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), how long idle BLAS threads spin, and whether glibc hands freed memory back to the OS after every step (then
 # the next step pays page faults to get it back).
 ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-               "OPENBLAS_THREAD_TIMEOUT", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 
 
 def machine_info():

@@ -40,10 +40,14 @@ def run_lesson(name, out_root, quick, seed):
     out_dir = Path(out_root) / name
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    summary = module(name).run(out_dir, quick=quick, seed=seed)
-    summary = dict(summary, wall_time_s=round(time.perf_counter() - started, 1), quick=quick,
-                   seed=seed, jobs=runs.settings.jobs, scheduler=runs.settings.scheduler,
-                   cache=str(runs.settings.cache_dir) if runs.settings.cache_dir else None)
+    with runs.progress(name) as lesson_runs:  # one bar counting the lesson's runs
+        summary = module(name).run(out_dir, quick=quick, seed=seed)
+    cache = runs.settings.cache_dir and {"folder": str(runs.settings.cache_dir),
+                                         "results_read": lesson_runs.read}
+    summary = dict(summary, wall_time_s=round(time.perf_counter() - started, 1),
+                   run_time_s=round(lesson_runs.run_time_s, 1),  # summed over the workers
+                   quick=quick, seed=seed, jobs=runs.settings.jobs,
+                   scheduler=runs.settings.scheduler, cache=cache or None)
     (out_dir / "summary.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
     return out_dir
 
@@ -94,9 +98,11 @@ def main(argv=None):
     parser.add_argument("--out", default="lesson_outputs", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None,
-                        help="worker processes (default: every core; 1: in this process)")
-    parser.add_argument("--cache-dir", default=str(runs.DEFAULT_CACHE_DIR),
-                        help="where run results are cached (default: %(default)s)")
+                        help="worker processes (default: every core, or MINIGRAD_JOBS; "
+                             "1: in this process)")
+    parser.add_argument("--cache-dir", default=None,
+                        help=f"where run results are cached (default: MINIGRAD_CACHE_DIR, "
+                             f"else {runs.DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-cache", action="store_true", help="compute every run afresh")
     parser.add_argument("--scheduler", default=None,
                         help="address of a dask.distributed scheduler, e.g. tcp://HOST:8786")
@@ -112,8 +118,10 @@ def main(argv=None):
               or "every notebook was executed with this code")
         return
     try:
-        runs.configure(jobs=args.jobs, scheduler=args.scheduler,
-                       cache_dir=None if args.no_cache else args.cache_dir)
+        environment = runs.from_environment()  # what a flag left unsaid
+        runs.configure(jobs=environment.jobs if args.jobs is None else args.jobs,
+                       scheduler=args.scheduler or environment.scheduler,
+                       cache_dir=None if args.no_cache else args.cache_dir or environment.cache_dir)
     except runs.RunnerError as error:
         parser.error(str(error))
     if args.notebooks:

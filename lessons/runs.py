@@ -22,7 +22,9 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
 import traceback
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,7 +73,8 @@ class Settings:
     scheduler: str | None
 
 
-def _from_environment():
+def from_environment():
+    """The settings that MINIGRAD_JOBS, MINIGRAD_CACHE_DIR and MINIGRAD_SCHEDULER give."""
     jobs = os.environ.get("MINIGRAD_JOBS", "")
     cache = os.environ.get("MINIGRAD_CACHE_DIR", "")
     return Settings(jobs=int(jobs) if jobs else joblib.cpu_count(),
@@ -79,7 +82,7 @@ def _from_environment():
                     scheduler=os.environ.get("MINIGRAD_SCHEDULER") or None)
 
 
-settings = _from_environment()
+settings = from_environment()
 
 
 def configure(jobs=None, cache_dir=DEFAULT_CACHE_DIR, scheduler=None):
@@ -170,19 +173,52 @@ def _store(run, outcome):
 class _Outcome:
     result: object = None
     error: str | None = None  # the traceback, formatted where the run raised
+    seconds: float = 0.0      # how long the run took where it ran
 
 
 def _execute(index, function, config):
     """Runs in a worker: one BLAS thread, one BN thread, and the error caught with its traceback."""
     threads = mg.get_num_threads()
     mg.set_num_threads(1)
+    started = time.perf_counter()
     try:
         with threadpool_limits(limits=1):
-            return index, _Outcome(result=function(**config))
+            outcome = _Outcome(result=function(**config))
     except Exception:
-        return index, _Outcome(error=traceback.format_exc())
+        outcome = _Outcome(error=traceback.format_exc())
     finally:
         mg.set_num_threads(threads)
+    outcome.seconds = time.perf_counter() - started
+    return index, outcome
+
+
+class Progress:
+    """The runs of a `progress` block: one bar for all its `run_all` calls, and their cost."""
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.computed = self.read = 0  # runs computed here, results read from the cache
+        self.run_time_s = 0.0          # the computed runs' seconds, summed over the workers
+
+
+_current = None  # the Progress of the enclosing `progress` block, if any
+
+
+@contextmanager
+def progress(desc):
+    """One progress bar for every `run_all` inside the block (a lesson's experiments).
+
+    The experiments submit their runs one after another, so the bar's total grows as they do:
+    its estimate covers the runs submitted so far. Yields the block's `Progress`.
+    """
+    global _current
+    enclosing = _current
+    with tqdm(total=0, desc=desc, unit="run", leave=False, disable=None) as bar:
+        _current = Progress(bar)  # disable=None: the bar is shown on a terminal only
+        try:
+            yield _current
+        finally:
+            _current = enclosing
 
 
 def run_all(runs, desc=None):
@@ -194,13 +230,17 @@ def run_all(runs, desc=None):
     runs = list(runs)
     outcomes = {i: _load(run) for i, run in enumerate(runs)} if settings.cache_dir else {}
     todo = [i for i in range(len(runs)) if outcomes.get(i) is None]
-    with tqdm(total=len(runs), initial=len(runs) - len(todo), desc=desc, unit="run",
-              leave=False, disable=None) as bar:  # None: shown on a terminal only
+    with progress(desc) if _current is None else nullcontext(_current) as tally:
+        tally.bar.total += len(runs)
+        tally.bar.update(len(runs) - len(todo))
+        tally.read += len(runs) - len(todo)
         for index, outcome in _dispatch([(i, runs[i]) for i in todo]):
             if outcome.error is None and settings.cache_dir:
                 _store(runs[index], outcome)
             outcomes[index] = outcome
-            bar.update()
+            tally.computed += 1
+            tally.run_time_s += outcome.seconds
+            tally.bar.update()
     failed = [i for i in todo if outcomes[i].error is not None]
     if failed:
         first = failed[0]

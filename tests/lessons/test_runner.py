@@ -35,3 +35,26 @@ def test_quick_run_writes_summary_and_figures(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] is True and summary["wall_time_s"] >= 0
     assert list(out.glob("*.png"))
+
+
+def how_it_ran(summary):
+    """The summary without what may differ between executions: timings and the runner's record."""
+    return {key: value for key, value in summary.items()
+            if "time" not in key and key not in ("jobs", "scheduler", "cache")}
+
+
+def test_one_process_two_workers_and_the_cache_give_one_lesson_output(tmp_path):
+    """Lesson 02 in quick mode three ways: the summaries (timings aside) and the figures' pixels
+    are the same, and the cached rerun computed nothing."""
+    outputs = {}
+    for way, flags in {"alone": ["--jobs", "1", "--no-cache"],
+                       "two workers": ["--jobs", "2", "--cache-dir", str(tmp_path / "cache")],
+                       "cached": ["--jobs", "2", "--cache-dir", str(tmp_path / "cache")]}.items():
+        main(["02", "--quick", "--out", str(tmp_path / way), *flags])
+        out = tmp_path / way / "02_feature_scaling"
+        outputs[way] = (json.loads((out / "summary.json").read_text()),
+                        {png.name: png.read_bytes() for png in out.glob("*.png")})
+    alone, spread, cached = outputs.values()
+    assert how_it_ran(alone[0]) == how_it_ran(spread[0]) == how_it_ran(cached[0])
+    assert alone[1] == spread[1] == cached[1] and alone[1]
+    assert cached[0]["run_time_s"] == 0 and cached[0]["cache"]["results_read"] > 0

@@ -1,7 +1,4 @@
 """The lesson runner: same results in process, on two cores, from the cache and on Dask."""
-import dataclasses
-import os
-
 import numpy as np
 import pytest
 
@@ -35,15 +32,6 @@ def fails_for_seed_one(seed):
 
 
 RUNS = [Run(train_tiny, seed=seed, lr=lr) for seed in (0, 1) for lr in (0.1, 0.5)]
-
-
-@pytest.fixture(autouse=True)
-def restore_settings():
-    saved, environment = dataclasses.replace(runs.settings), dict(os.environ)
-    yield
-    runs.settings.__dict__.update(saved.__dict__)
-    os.environ.clear()
-    os.environ.update(environment)
 
 
 def test_two_workers_give_bitwise_the_results_of_one_process_in_order():
@@ -112,3 +100,14 @@ def test_a_dask_cluster_gives_the_same_results():
         on_dask = run_all(RUNS)
         runs._connect(cluster.scheduler_address).close()
     assert all(np.array_equal(a, b) for a, b in zip(alone, on_dask))
+
+
+def test_a_progress_block_counts_every_run_all_inside_it_on_one_bar(tmp_path):
+    runs.configure(jobs=1, cache_dir=tmp_path)
+    run_all(RUNS[:1])
+    with runs.progress("a lesson") as lesson:
+        run_all(RUNS[:2])
+        run_all(RUNS[2:])
+    assert lesson.bar.total == len(RUNS)
+    assert (lesson.read, lesson.computed) == (1, len(RUNS) - 1) and lesson.run_time_s > 0
+    assert runs._current is None  # run_all after the block has a bar of its own again
