@@ -19,9 +19,9 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
+from minigrad.data.toy import make_teacher_classification
 from minigrad.gradcheck import GradcheckError
 from minigrad.nn import functional as F
-from minigrad.data.toy import make_teacher_classification
 from minigrad.ops.norm import IMPLEMENTATIONS
 
 from . import models, plotting

@@ -20,8 +20,7 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
-from minigrad.analysis import (ActivationRecorder, NonStationaryNoise, drift,
-                               internal_covariate_shift)
+from minigrad.analysis import ActivationRecorder, NonStationaryNoise, drift, internal_covariate_shift
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting

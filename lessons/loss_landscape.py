@@ -23,8 +23,12 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
-from minigrad.analysis import (filter_normalized_direction, hessian_top_eigenvalue,
-                               landscape_along_gradient, loss_surface)
+from minigrad.analysis import (
+    filter_normalized_direction,
+    hessian_top_eigenvalue,
+    landscape_along_gradient,
+    loss_surface,
+)
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting

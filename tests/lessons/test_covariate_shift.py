@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from lessons import covariate_shift as lesson
-from lessons import models
+from lessons import covariate_shift as lesson, models
 from minigrad.analysis import NonStationaryNoise
 from minigrad.data import make_teacher_classification
 

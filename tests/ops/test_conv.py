@@ -10,7 +10,6 @@ from minigrad.nn import functional as F
 from minigrad.ops.conv import is_channels_last, max_pool2d_windows
 from tests.strategies import check_op, distinct_values, examples, values
 
-
 # --------------------------------------------------------------------------- references
 
 
