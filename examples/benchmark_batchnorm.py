@@ -20,6 +20,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.nn import functional as F
+
 from timing import interleaved_medians
 
 try:

@@ -13,8 +13,9 @@ BatchNorm 82% train / 80.5% test accuracy in 46-51 s (two threads, 91-102 s of C
 OPENBLAS_NUM_THREADS=1, 80% / 77.5% in 59 s (the two runs round differently and drift apart).
 Without BN, 48% / 47% at the same lr (BN is what lets this lr work; the MLP reaches 57%).
 """
-from common import parse_args, run
 from minigrad import nn
+
+from common import parse_args, run
 
 
 def build_cnn(bn, channels=(3, 16, 32, 64), num_classes=10):

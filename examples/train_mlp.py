@@ -11,8 +11,9 @@ Measured with the defaults (cifar_like, 10 epochs, seed 0, one BLAS thread; ~25 
 with BatchNorm 84% train / 57% test accuracy, without 73% / 51%. It overfits: 10,000 images
 are few for 1.7M weights.
 """
-from common import parse_args, run
 from minigrad import nn
+
+from common import parse_args, run
 
 
 def build_mlp(bn, widths=(3 * 32 * 32, 512, 256), num_classes=10):
