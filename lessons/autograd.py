@@ -90,7 +90,8 @@ def gradients_numeric(params, x, t, h=1e-6):
             plus, minus = value.copy(), value.copy()
             plus[index] += h
             minus[index] -= h
-            grads[name][index] = (loss_at({**params, name: plus}) - loss_at({**params, name: minus})) / (2 * h)
+            difference = loss_at({**params, name: plus}) - loss_at({**params, name: minus})
+            grads[name][index] = difference / (2 * h)
     return grads
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
+from minigrad.data.toy import make_teacher_classification
 from minigrad.gradcheck import GradcheckError
 from minigrad.nn import functional as F
-from minigrad.data.toy import make_teacher_classification
 from minigrad.ops.norm import IMPLEMENTATIONS
 
 from . import models, plotting
@@ -507,8 +507,9 @@ def plot_small_batch_pitfall(rows, units):
     left = axes[0]
     sizes = sorted({r["batch_size"] for r in rows})
     seeds = sorted({r["seed"] for r in rows})
-    for key, color, label in (("train_mode_accuracy", plotting.COLORS["bn"], "train mode (batch statistics)"),
-                              ("eval_mode_accuracy", plotting.COLORS["standard"], "eval mode (running statistics)")):
+    modes = (("train_mode_accuracy", plotting.COLORS["bn"], "train mode (batch statistics)"),
+             ("eval_mode_accuracy", plotting.COLORS["standard"], "eval mode (running statistics)"))
+    for key, color, label in modes:
         for k, seed in enumerate(seeds):
             mine = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["batch_size"])
             left.plot([r["batch_size"] for r in mine], [r[key] for r in mine], "o-", color=color,

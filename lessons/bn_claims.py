@@ -381,7 +381,8 @@ def plot_speed_up(result):
     fig, (ax,) = plotting.figure(1, 1, width=5.5)
     for key in ("standard", "bn"):
         lr = result["best"][key]["lr"]
-        runs = [evals for (k, l, _), evals in result["curves"].items() if k == key and l == lr]
+        runs = [evals for (method, run_lr, _), evals in result["curves"].items()
+                if method == key and run_lr == lr]
         plotting.band(ax, runs[0][:, 0], [r[:, 2] for r in runs], key,
                       label=f"{plotting.LABELS[key]} (best lr {lr:g})")
     ax.axhline(result["target"], color="grey", ls=":", lw=1, label="target")

@@ -20,8 +20,7 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
-from minigrad.analysis import (ActivationRecorder, NonStationaryNoise, drift,
-                               internal_covariate_shift)
+from minigrad.analysis import ActivationRecorder, NonStationaryNoise, drift, internal_covariate_shift
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting
@@ -204,7 +203,8 @@ def dln_run(*, bn, seed, steps, lr, measure_every, layers, n=1000, width=10, dep
 
 def ics_record(losses, measured, measure_every):
     """Stack the per-measurement dicts into (measurements, layers) arrays."""
-    stack = lambda key: np.array([m[key] for m in measured])
+    def stack(key):
+        return np.array([m[key] for m in measured])
     return {"loss": losses, "steps": np.arange(len(measured)) * measure_every,
             "distance": stack("distance"), "cosine": stack("cosine"),
             "grad_norm": stack("grad_norm")}
@@ -294,7 +294,8 @@ def smooth(values, window=10):
 def sizes(quick, seed=0):
     """Keyword arguments of each experiment: full mode reproduces at toy scale, quick mode keeps
     every code path. The seeds are consecutive from `seed`."""
-    seeds = lambda count: tuple(range(seed, seed + count))
+    def seeds(count):
+        return tuple(range(seed, seed + count))
     if quick:
         return {"noisy": dict(seeds=seeds(2), steps=150, eval_every=50, n_train=2000),
                 "dln": dict(seeds=seeds(2), steps=250, measure_every=50),
@@ -320,7 +321,8 @@ def run(out_dir, quick=False, seed=0):
 def summarize(noisy, dln, cnn):
     """The claims table and per-seed numbers: noisy-BN losses and jitter per lr (nan: diverged);
     ICS medians over training per layer."""
-    rounded = lambda values: [round(float(v), 4) for v in values]
+    def rounded(values):
+        return [round(float(v), 4) for v in values]
     summary = {"claims": claim_table(noisy, dln, cnn)}
     for lr, data in noisy.items():
         summary[f"noisy_bn_lr{lr}"] = {"seeds": data["seeds"]}

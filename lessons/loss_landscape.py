@@ -3,9 +3,10 @@
 1. Santurkar et al. 2018, Figure 4: at points along training, walk along the gradient and
    measure how much the loss and the gradient change (`minigrad.analysis.landscape`). BN's
    claimed benefit is that these change less: the landscape is smoother, so large steps are
-   safe. The comparison means something only where both nets train (the init pilot, docs/experiments.md §4), so the
-   lesson also shows a regime where the raw numbers favour the net without BN because that
-   net spends its first 125-200 steps on a flat plateau and then learns slowly.
+   safe. The comparison means something only where both nets train (the init pilot,
+   docs/experiments.md §4), so the lesson also shows a regime where the raw numbers favour the
+   net without BN because that net spends its first 125-200 steps on a flat plateau and then
+   learns slowly.
 2. Curvature: the top eigenvalue of the Hessian over training, against 2/lr, the stability
    edge of gradient descent from lesson 2 (`minigrad.analysis.hessian`).
 3. Li et al. 2018: filter-normalised 2-D loss surfaces around trained nets, and why the
@@ -23,8 +24,12 @@ import numpy as np
 import lessons
 import minigrad as mg
 from minigrad import nn
-from minigrad.analysis import (filter_normalized_direction, hessian_top_eigenvalue,
-                               landscape_along_gradient, loss_surface)
+from minigrad.analysis import (
+    filter_normalized_direction,
+    hessian_top_eigenvalue,
+    landscape_along_gradient,
+    loss_surface,
+)
 from minigrad.data import cifar_like, make_teacher_classification
 
 from . import models, plotting

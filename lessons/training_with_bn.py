@@ -115,8 +115,8 @@ def plot_is15_regime(axes, data):
     for method in METHODS:
         plotting.band(axes[0], data["eval_steps"],
                       [r["test_accuracy"] for r in runs[method]], method)
-    axes[0].set(title=f"(a) lr {lr}, {data['steps']} steps: test accuracy", xlabel="training step", ylabel="accuracy",
-                ylim=(0, 1.02))
+    axes[0].set(title=f"(a) lr {lr}, {data['steps']} steps: test accuracy", xlabel="training step",
+                ylabel="accuracy", ylim=(0, 1.02))
     axes[0].legend()
     for ax, method, letter in ((axes[1], "standard", "b"), (axes[2], "bn", "c")):
         for k, run in enumerate(runs[method]):  # every seed: first bold, others faint
@@ -259,7 +259,8 @@ def plot_lr_sweep(data):
 def sizes(quick, seed=0):
     """Keyword arguments of each experiment: full mode reproduces at toy scale, quick mode keeps
     every code path. The seeds are consecutive from `seed`."""
-    seeds = lambda count: tuple(range(seed, seed + count))
+    def seeds(count):
+        return tuple(range(seed, seed + count))
     if quick:
         return {"is15": dict(seeds=seeds(3), n_train=3000, n_test=500),
                 "is15_regimes": ((1.0, 200), (2.0, 200), (0.5, 400), (0.1, 200)),
@@ -288,8 +289,8 @@ def run(out_dir, quick=False, seed=0):
 def summarize(is15, vgg, sweep):
     """The lesson's claims table and per-seed numbers (JSON-ready); `is15` maps (lr, steps) to
     its experiment."""
-    per_seed = lambda runs, key: [round(float(r[key][-1] if np.ndim(r[key]) else r[key]), 4)
-                                  for r in runs]
+    def per_seed(runs, key):
+        return [round(float(r[key][-1] if np.ndim(r[key]) else r[key]), 4) for r in runs]
     summary = {"claims": claim_table(is15, vgg, sweep)}
     for (lr, steps), data in is15.items():
         summary[f"is15_lr{lr}_steps{steps}"] = {
@@ -320,7 +321,8 @@ def claim_table(is15, vgg, sweep):
                           int((drifts["bn"] < drifts["standard"]).sum()), len(drifts["bn"]),
                           {"drift": {m: np.round(d, 3).tolist() for m, d in drifts.items()},
                            "final_test_accuracy": accuracy}))
-    final = lambda m, lr: np.array([r["train_accuracy"][-1] for r in vgg["runs"][(m, lr)]])
+    def final(m, lr):
+        return np.array([r["train_accuracy"][-1] for r in vgg["runs"][(m, lr)]])
     for lr in vgg["lrs"]:
         rows.append(claim("[S18] Fig. 1: BN reaches a higher training accuracy", f"small VGG, lr "
                           f"{lr}", int((final("bn", lr) > final("standard", lr)).sum()),

@@ -461,7 +461,8 @@ def plot_practitioner(data, window=100):
 def sizes(quick, seed=0):
     """Keyword arguments of each experiment; quick mode keeps every code path. Seeds are
     consecutive from `seed`."""
-    seeds = lambda count: tuple(range(seed, seed + count))
+    def seeds(count):
+        return tuple(range(seed, seed + count))
     if quick:
         return {"scale": dict(seeds=seeds(2)), "growth": dict(seeds=seeds(1), steps=100),
                 "li_arora": dict(seeds=seeds(1), steps=100),
@@ -568,7 +569,8 @@ def summarize(scale, growth, li_arora, equilibrium, practitioner):
 
 def claim_table(scale, growth, li_arora, equilibrium, practitioner, tolerance=0.05):
     """Each claim with the numbers that decide it and the verdict at this scale."""
-    verdict = lambda ok: "held" if ok else "did not hold"
+    def verdict(ok):
+        return "held" if ok else "did not hold"
     exact = max(max(r[key] for r in c["rows"]) for c in scale[0.0]
                 for key in ("loss_change", "grad_error"))
     orthogonal = max(max(c["orthogonality"]) for c in scale[0.0])
@@ -649,16 +651,19 @@ def settling_claim(equilibrium, within=(0.2, 5.0)):
 
 def practitioner_claims(practitioner, tolerance):
     """Weight decay keeps the effective lr up; pairs of equal ηλ alike at equilibrium."""
-    verdict = lambda ok: "held" if ok else "did not hold"
+    def verdict(ok):
+        return "held" if ok else "did not hold"
     settings = practitioner["settings"]
     (none, runs_none), (first, runs_a), (second, runs_b) = settings.items()
-    get = lambda runs, key: np.array([r[key] for r in runs])
+    def get(runs, key):
+        return np.array([r[key] for r in runs])
     lift = get(runs_a, "final_effective_lr") / get(runs_none, "final_effective_lr")
     angles = get(runs_a, "final_angle") / get(runs_b, "final_angle")
     to_target = {s: get(settings[s], "final_angle") / equilibrium_angle(*s)
                  for s in (first, second)}
     test = {s: get(runs, "test_accuracy") for s, runs in settings.items()}
-    name = lambda s: f"η {s[0]:g}, λ {s[1]:g}"
+    def name(s):
+        return f"η {s[0]:g}, λ {s[1]:g}"
     return [
         {"claim": "in a practitioner's BN MLP weight decay keeps the effective lr higher",
          "experiment": f"{name(first)} vs {name(none)}, {practitioner['steps']} steps, mean of "

@@ -16,8 +16,13 @@ import functools
 
 import numpy as np
 
-from .anomaly import (_AnomalyMode, check_backward, detect_anomaly,  # noqa: F401 (PyTorch's
-                      is_anomaly_enabled, record_forward, set_detect_anomaly)  # autograd names)
+from . import anomaly
+from .anomaly import _AnomalyMode, check_backward, record_forward
+
+# PyTorch's names: `mg.autograd.detect_anomaly()` as `torch.autograd.detect_anomaly()`
+detect_anomaly = anomaly.detect_anomaly
+set_detect_anomaly = anomaly.set_detect_anomaly
+is_anomaly_enabled = anomaly.is_anomaly_enabled
 
 # --------------------------------------------------------------------------- grad mode
 

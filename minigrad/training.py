@@ -13,8 +13,9 @@ The plain loop stays the way to learn (and what `fit` does, step for step):
 
 `fit` adds bookkeeping around it: a history of losses and accuracies, and tqdm progress bars.
 The examples train with it; the lessons count optimizer steps instead of epochs and use the
-same loop in that form (`lessons/models.py:train`, whose docstring says why). Accuracy is reported when labels are integers and outputs are (N, C)
-class scores (argmax = prediction); otherwise it is None.
+same loop in that form (`lessons/models.py:train`, whose docstring says why). Accuracy is
+reported when labels are integers and outputs are (N, C) class scores (argmax = prediction);
+otherwise it is None.
 """
 import math
 import sys

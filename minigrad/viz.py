@@ -12,8 +12,6 @@ A big graph (more than `max_ops` ops) is summarised layer by layer: a chain of o
 feed only the next is drawn as one box listing them, and a new box starts wherever a weight
 (a leaf with two or more dimensions that requires grad) comes in.
 """
-import numpy as np
-
 from .autograd import Tensor
 
 COLORS = {"op": "#fde0c5", "leaf": "#dbe9f6", "constant": "#eeeeee"}

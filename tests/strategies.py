@@ -9,9 +9,20 @@ import numpy as np
 from hypothesis import settings
 
 import minigrad as mg
-from minigrad.exercises.strategies import (away_from_kinks, broadcastable_shapes,  # noqa: F401
-                                           distinct_arrays, distinct_values, positive_values,
-                                           shape_and_axis, shapes, values)
+from minigrad.exercises.strategies import (
+    away_from_kinks,
+    broadcastable_shapes,
+    distinct_arrays,
+    distinct_values,
+    positive_values,
+    shape_and_axis,
+    shapes,
+    values,
+)
+
+# the strategies are re-exported: tests import everything from here
+__all__ = ["check_op", "check_dtype_kept", "examples", "away_from_kinks", "broadcastable_shapes",
+           "distinct_arrays", "distinct_values", "positive_values", "shape_and_axis", "shapes", "values"]
 
 
 def check_op(op, reference, *arrays, grad=True, atol=1e-6, rtol=1e-6):

@@ -9,3 +9,8 @@ from .noise import NonStationaryNoise
 from .recorder import ActivationRecorder, drift
 from .surface import filter_normalized_direction, loss_surface
 from .weight_norms import WeightNormRecorder, angle_between, layer_weights
+
+__all__ = ["ActivationRecorder", "NonStationaryNoise", "WeightNormRecorder", "angle_between", "drift",
+           "filter_normalized_direction", "hessian_top_eigenpair", "hessian_top_eigenvalue",
+           "hessian_vector_product", "internal_covariate_shift", "landscape_along_gradient", "layer_weights",
+           "loss_surface"]

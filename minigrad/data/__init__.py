@@ -10,11 +10,17 @@ yield (3, 32, 32) float32 images and int labels, and both take `transform=`.
 """
 from . import transforms
 from .cifar10 import CIFAR10, download_cifar10
-from .synthetic_cifar import CIFARLike, cifar_like
 from .dataset import Dataset, ImageDataset, TensorDataset
 from .loader import DataLoader
-from .toy import (make_blobs, make_linear_regression, make_mnist_like, make_moons, make_spirals,
-                  make_teacher_classification)
+from .synthetic_cifar import CIFARLike, cifar_like
+from .toy import (
+    make_blobs,
+    make_linear_regression,
+    make_mnist_like,
+    make_moons,
+    make_spirals,
+    make_teacher_classification,
+)
 from .transforms import Compose, Normalize
 
 __all__ = ["CIFAR10", "CIFARLike", "Compose", "DataLoader", "Dataset", "ImageDataset",

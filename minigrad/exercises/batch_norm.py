@@ -42,9 +42,22 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..gradcheck import numerical_gradient
-from .checker import (Broken, Finding, Property, as_float_array, call_safely, expect_finite,
-                      expect_shape, factor_hint, format_array, gate, name_of, proportional,
-                      run_checks, worst_mismatch)
+from .checker import (
+    Broken,
+    Finding,
+    Property,
+    as_float_array,
+    call_safely,
+    expect_finite,
+    expect_shape,
+    factor_hint,
+    format_array,
+    gate,
+    name_of,
+    proportional,
+    run_checks,
+    worst_mismatch,
+)
 from .strategies import normalization_inputs, small_integers
 
 PROPERTIES = ("runs", "shapes", "finite", "finite_differences", "sum_dx_zero",
@@ -355,9 +368,10 @@ def check_batch_norm_backward(fn, *, max_examples=100, seed=0, verbose=True):
 
     Tests each property in the module docstring on `max_examples` random float64 cases (x of
     shape (N, D) with 2 ≤ N ≤ 5 and 1 ≤ D ≤ 3, without ties; dy of small integers; γ away
-    from 0; ε from EPSILONS), shrinks each failure to its smallest case, prints the report (`verbose=False`: don't) and returns a CheckResult:
-    `.passed`, `.failed` (names from PROPERTIES), `.not_written`, `.report()`. The check
-    itself never raises: an error in `fn` is a failure it reports.
+    from 0; ε from EPSILONS), shrinks each failure to its smallest case, prints the report
+    (`verbose=False`: don't) and returns a CheckResult: `.passed`, `.failed` (names from
+    PROPERTIES), `.not_written`, `.report()`. The check itself never raises: an error in `fn`
+    is a failure it reports.
     """
     title = re.sub(r"^<lambda>$", "the lambda", name_of(fn))
     return run_checks(title, cases(), properties(fn), Case.describe, max_examples, seed,

@@ -20,8 +20,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import hypothesis
+import numpy as np
 from hypothesis.errors import NoSuchExample
 
 

@@ -29,9 +29,22 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..gradcheck import numerical_gradient
-from .checker import (Broken, Finding, Property, as_float_array, call_safely, expect_finite,
-                      expect_shape, factor_hint, format_array, gate, name_of, proportional,
-                      run_checks, worst_mismatch)
+from .checker import (
+    Broken,
+    Finding,
+    Property,
+    as_float_array,
+    call_safely,
+    expect_finite,
+    expect_shape,
+    factor_hint,
+    format_array,
+    gate,
+    name_of,
+    proportional,
+    run_checks,
+    worst_mismatch,
+)
 from .strategies import shapes, small_integers, values
 
 PROPERTIES = ("runs", "shapes", "finite", "forward", "finite_differences", "large_inputs")

@@ -4,8 +4,8 @@ They draw shapes, broadcastable shape pairs, axes and float64 values (kept away 
 ties where an op's gradient is a convention there), and the inputs of the exercises: a batch
 for BatchNorm, logits with class targets, a batch for LayerNorm.
 """
-import numpy as np
 import hypothesis.extra.numpy as hnp
+import numpy as np
 from hypothesis import strategies as st
 
 

@@ -3,9 +3,10 @@
 A layer holds what BN learns (γ = weight, β = bias) and what it remembers (the running mean
 and variance, and how many batches fed them); the maths is `F.batch_norm` in
 minigrad/ops/norm.py. Semantics are PyTorch's: training normalises with the batch's
-statistics and updates the running ones; eval normalises with the running ones. One difference: eps = 0 is allowed (PyTorch refuses
-it in training); with affine=False it makes the layer exactly blind to the scale of its input,
-BN(cx) = BN(x) for c > 0, which lesson 09 tests to rounding.
+statistics and updates the running ones; eval normalises with the running ones. One
+difference: eps = 0 is allowed (PyTorch refuses it in training); with affine=False it makes the
+layer exactly blind to the scale of its input, BN(cx) = BN(x) for c > 0, which lesson 09 tests
+to rounding.
 """
 import numpy as np
 

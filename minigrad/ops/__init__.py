@@ -4,14 +4,55 @@ Each method is the module-level op under another spelling: `x.exp()` is `ops.exp
 `x + y` is `ops.add(x, y)`, so there is exactly one implementation of each op.
 """
 from ..autograd import Tensor
-from .elementwise import (abs, add, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg,
-                          operand, pow, relu, sigmoid, sqrt, sub, tanh, to, type_, where)
+from .elementwise import (
+    abs,
+    add,
+    clip,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    operand,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    to,
+    type_,
+    where,
+)
 from .linalg import matmul
-from .loss import (binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss,
-                   nll_loss, softmax)
+from .loss import binary_cross_entropy_with_logits, cross_entropy, log_softmax, mse_loss, nll_loss, softmax
 from .reduce import argmax, argmin, max, mean, min, std, sum, var
-from .shape import (broadcast_to, cat, concatenate, expand, flatten, getitem, pad, permute,
-                    reshape, squeeze, stack, transpose, unsqueeze, view)
+from .shape import (
+    broadcast_to,
+    cat,
+    concatenate,
+    expand,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+    view,
+)
+
+# the ops as functions (`ops.exp(x)`); minigrad re-exports them all as `mg.exp` etc.
+__all__ = ["abs", "add", "argmax", "argmin", "binary_cross_entropy_with_logits", "broadcast_to", "cat",
+           "clip", "concatenate", "cross_entropy", "div", "exp", "expand", "flatten", "leaky_relu", "log",
+           "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg",
+           "nll_loss", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze",
+           "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where"]
 
 
 def _reflected(op):

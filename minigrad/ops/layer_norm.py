@@ -51,7 +51,8 @@ class LayerNorm(Function):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """PyTorch's `F.layer_norm`: normalise over the last len(normalized_shape) axes."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    is_one_axis = isinstance(normalized_shape, (int, np.integer))
+    shape = (normalized_shape,) if is_one_axis else tuple(normalized_shape)
     if len(shape) == 0 or input.ndim < len(shape) or tuple(input.shape[-len(shape):]) != shape:
         raise ValueError(f"layer_norm: expected input of shape (*, {', '.join(map(str, shape))}) "
                          f"for normalized_shape {shape}, got {input.shape}")

@@ -16,7 +16,8 @@ def test_metrics_of_a_quadratic_match_closed_form():
     etas = [0.05, 0.1, 0.2, 0.4]
     out = landscape_along_gradient(model, quadratic_loss, batch, etas)
     g = H @ w - b
-    loss = lambda v: 0.5 * v @ H @ v - b @ v
+    def loss(v):
+        return 0.5 * v @ H @ v - b @ v
     expected_losses = np.array([loss(w - eta * g) for eta in etas])
     np.testing.assert_allclose(out["losses"], expected_losses, rtol=1e-10)
     np.testing.assert_allclose(out["grad_distances"], np.array(etas) * np.linalg.norm(H @ g), rtol=1e-10)

@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 
 from minigrad.autograd import manual_seed
-from minigrad.data import (make_blobs, make_linear_regression, make_mnist_like, make_moons,
-                           make_spirals, make_teacher_classification)
+from minigrad.data import (
+    make_blobs,
+    make_linear_regression,
+    make_mnist_like,
+    make_moons,
+    make_spirals,
+    make_teacher_classification,
+)
 
 CLASSIFICATION = {
     "blobs": (lambda seed: make_blobs(301, num_classes=3, seed=seed), 2, 3),

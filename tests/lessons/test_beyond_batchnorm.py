@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from lessons import beyond_batchnorm as lesson
-from lessons import models
+from lessons import beyond_batchnorm as lesson, models
 from minigrad import nn
 
 SEEDS = [0, 1, 2]

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from lessons import covariate_shift as lesson
-from lessons import models
+from lessons import covariate_shift as lesson, models
 from minigrad.analysis import NonStationaryNoise
 from minigrad.data import make_teacher_classification
 
@@ -38,7 +37,8 @@ def test_dln_bn_has_more_ics_yet_a_lower_loss():
     """
     data = lesson.dln_experiment(SEEDS, steps=300, lr=1e-4, measure_every=50, layers=(12, 20))
     runs = list(zip(data["runs"]["standard"], data["runs"]["bn"]))
-    final_loss = lambda run: np.nanmean(run["loss"][-10:])
+    def final_loss(run):
+        return np.nanmean(run["loss"][-10:])
     loss_ratio = [final_loss(bn) / final_loss(standard) for standard, bn in runs]
     cosine_drop = [np.median(standard["cosine"], 0) - np.median(bn["cosine"], 0)
                    for standard, bn in runs]

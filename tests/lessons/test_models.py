@@ -1,8 +1,7 @@
 """The lessons' shared models (lessons/models.py): the residual block through the same checks as
 every op (forward against NumPy, backward against finite differences, float32 kept)."""
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import minigrad as mg
 from lessons import models

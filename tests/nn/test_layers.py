@@ -8,7 +8,6 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 
-
 # --------------------------------------------------------------------------- shapes
 
 

@@ -162,7 +162,8 @@ def test_strict_loading_names_missing_and_unexpected_keys():
     state = net.state_dict()
     del state["first.bias"]
     state["third.weight"] = np.ones(2)
-    with pytest.raises(RuntimeError, match=r"missing keys \['first.bias'\], unexpected keys \['third.weight'\]"):
+    message = r"missing keys \['first.bias'\], unexpected keys \['third.weight'\]"
+    with pytest.raises(RuntimeError, match=message):
         net.load_state_dict(state)
     missing, unexpected = net.load_state_dict(state, strict=False)
     assert missing == ["first.bias"] and unexpected == ["third.weight"]

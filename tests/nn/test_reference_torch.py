@@ -59,15 +59,18 @@ def test_max_pool_ties_after_relu_route_like_pytorch():
     """ReLU makes many exact zeros, so whole pooling windows tie: both send the gradient
     to the first element of the window."""
     x = np.random.default_rng(3).standard_normal((2, 3, 8, 8)) - 1.0
-    make_ours = lambda: nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))
-    make_theirs = lambda: torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    def make_ours():
+        return nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))
+    def make_theirs():
+        return torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2))
     assert_same(*run_both(make_ours, make_theirs, x))
 
 
 def test_adaptive_avg_pool():
     x = np.random.default_rng(4).standard_normal((2, 3, 6, 4))
     assert_same(*run_both(lambda: nn.AdaptiveAvgPool2d(1), lambda: torch.nn.AdaptiveAvgPool2d(1), x))
-    assert_same(*run_both(lambda: nn.AdaptiveAvgPool2d((3, 2)), lambda: torch.nn.AdaptiveAvgPool2d((3, 2)), x))
+    assert_same(*run_both(lambda: nn.AdaptiveAvgPool2d((3, 2)),
+                          lambda: torch.nn.AdaptiveAvgPool2d((3, 2)), x))
 
 
 @pytest.mark.parametrize("shape", [(4, 7), (2, 3, 7)])

@@ -10,7 +10,6 @@ from minigrad.nn import functional as F
 from minigrad.ops.conv import is_channels_last, max_pool2d_windows
 from tests.strategies import check_op, distinct_values, examples, values
 
-
 # --------------------------------------------------------------------------- references
 
 
@@ -75,7 +74,8 @@ def test_conv2d(geometry, n, c, f, bias, data):
 def test_max_pool2d(geometry, data):
     kernel, stride, padding, (h, w) = geometry
     x = data.draw(distinct_values((2, 2, h, w)))  # no ties: finite differences need a unique max
-    reference = lambda a: pool_reference(a, kernel, stride, padding, np.max, -np.inf)
+    def reference(a):
+        return pool_reference(a, kernel, stride, padding, np.max, -np.inf)
     check_op(lambda t: F.max_pool2d(t, kernel, stride, padding), reference, x)
     # the fast offset-view pooling and the plain window version agree
     np.testing.assert_array_equal(max_pool2d_windows(x, kernel, stride, padding), reference(x))
@@ -226,7 +226,8 @@ def test_layer_norm_samples_are_independent():
 
 
 @pytest.mark.parametrize("call, words", [
-    (lambda: F.conv2d(mg.randn(2, 8, 8, 3), mg.randn(4, 3, 3, 3)), ["conv2d", "(N, 3, H, W)", "(2, 8, 8, 3)"]),
+    (lambda: F.conv2d(mg.randn(2, 8, 8, 3), mg.randn(4, 3, 3, 3)),
+     ["conv2d", "(N, 3, H, W)", "(2, 8, 8, 3)"]),
     (lambda: F.conv2d(mg.randn(2, 3, 8), mg.randn(4, 3, 3, 3)), ["conv2d", "(2, 3, 8)"]),
     (lambda: F.conv2d(mg.randn(1, 3, 2, 2), mg.randn(4, 3, 5, 5)), ["larger than the padded input"]),
     (lambda: F.conv2d(mg.randn(1, 3, 8, 8), mg.randn(4, 3, 3, 3), stride=0), ["stride"]),

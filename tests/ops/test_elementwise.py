@@ -5,9 +5,16 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from tests.strategies import (away_from_kinks, broadcastable_shapes, check_op, distinct_arrays,
-                              examples, positive_values, shapes, values)
-
+from tests.strategies import (
+    away_from_kinks,
+    broadcastable_shapes,
+    check_op,
+    distinct_arrays,
+    examples,
+    positive_values,
+    shapes,
+    values,
+)
 
 # --------------------------------------------------------------------------- two inputs, broadcasting
 

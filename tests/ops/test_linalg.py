@@ -61,7 +61,8 @@ def test_matmul_errors_name_both_shapes(x_shape, y_shape, message):
 def test_matmul_matches_pytorch_on_batched_broadcast_shapes():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    x, y, upstream = rng.standard_normal((2, 1, 3, 4)), rng.standard_normal((5, 4, 2)), rng.standard_normal((2, 5, 3, 2))
+    x, y = rng.standard_normal((2, 1, 3, 4)), rng.standard_normal((5, 4, 2))
+    upstream = rng.standard_normal((2, 5, 3, 2))
     ours = [mg.tensor(a, requires_grad=True) for a in (x, y)]
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, y)]
     (ours[0] @ ours[1]).backward(upstream)

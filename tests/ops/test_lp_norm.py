@@ -46,7 +46,8 @@ def reference(x, gamma, beta, p, eps):
 @examples(50)
 @given(case=inputs(), eps=st.sampled_from([0.0, 1e-5, 0.1]))
 def test_forward_and_backward_match_reference_and_finite_differences(p, case, eps):
-    op = lambda x, g, b: F.lp_batch_norm(x, None, None, g, b, training=True, eps=eps, p=p)
+    def op(x, g, b):
+        return F.lp_batch_norm(x, None, None, g, b, training=True, eps=eps, p=p)
     check_op(op, lambda x, g, b: reference(x, g, b, p, eps), *case, atol=1e-9, rtol=1e-7)
 
 
@@ -56,7 +57,8 @@ def test_forward_and_backward_match_reference_and_finite_differences(p, case, ep
 def test_without_affine_matches_reference(p, case):
     x, _, _ = case
     ones, zeros = np.ones(x.shape[1]), np.zeros(x.shape[1])
-    op = lambda x: F.lp_batch_norm(x, None, None, training=True, p=p)
+    def op(x):
+        return F.lp_batch_norm(x, None, None, training=True, p=p)
     check_op(op, lambda x: reference(x, ones, zeros, p, 1e-5), x, atol=1e-9, rtol=1e-7)
 
 
@@ -68,8 +70,9 @@ def test_scale_invariant_so_gradient_orthogonal_to_input(p, case, c):
     gradient is orthogonal to x per channel: Σ dx·x = 0. The mean is NOT a symmetry here
     (the norm is taken before subtracting it), unlike BN: Σ dx ≠ 0 in general."""
     x, gamma, beta = case
-    out = lambda x: F.lp_batch_norm(x, None, None, mg.tensor(gamma), mg.tensor(beta),
-                                    training=True, eps=0.0, p=p)
+    def out(x):
+        return F.lp_batch_norm(x, None, None, mg.tensor(gamma), mg.tensor(beta),
+                               training=True, eps=0.0, p=p)
     np.testing.assert_allclose(out(mg.tensor(c * x)).data, out(mg.tensor(x)).data, atol=1e-9)
     xt = mg.tensor(x, requires_grad=True)
     upstream = np.random.default_rng(0).standard_normal(x.shape)

@@ -1,6 +1,6 @@
 """Shape ops (minigrad/ops/shape.py): reshape, permute, expand, indexing, concatenate, pad."""
-import numpy as np
 import hypothesis.extra.numpy as hnp
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
