@@ -44,8 +44,7 @@ import minigrad as mg
 from minigrad.allocator import reuse_freed_memory
 from minigrad.nn import functional as F
 
-from benchmark_batchnorm import minigrad_step as batch_norm_minigrad_step
-from benchmark_batchnorm import torch_step as batch_norm_torch_step
+from benchmark_batchnorm import minigrad_step as batch_norm_minigrad_step, torch_step as batch_norm_torch_step
 from benchmark_overhead import chain, numpy_threads
 from timing import header, interleaved_times, load_average, machine_info
 

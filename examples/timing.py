@@ -98,10 +98,12 @@ def blas_kernel():
 
 
 # Settings outside the code that change the timings: BLAS threads, a forced BLAS kernel or
-# cache size (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), how long idle BLAS threads spin, and whether glibc hands freed memory back to the OS after every step (then
-# the next step pays page faults to get it back).
-ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+# cache size (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), how long idle BLAS threads spin, and
+# whether glibc hands freed memory back to the OS after every step (then the next step pays
+# page faults to get it back).
+ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
+               "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT", "MALLOC_TRIM_THRESHOLD_",
+               "MALLOC_MMAP_THRESHOLD_")
 
 
 def machine_info():
