@@ -1,4 +1,4 @@
-"""Running a long elementwise computation on blocks of the batch, one block per core.
+"""Running a long computation on blocks of the batch, one block (or run of blocks) per core.
 
 NumPy runs an elementwise loop on one core (only BLAS, behind matmul, uses several), but it
 releases Python's GIL while the loop runs, so threads can work on different parts of the
@@ -17,6 +17,7 @@ spinning for about 0.1 s, and they share the second core with ours.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 SMALLEST_BLOCK = 1 << 18  # elements (1 MiB of float32); for less, a thread costs more than it saves
 
@@ -50,8 +51,11 @@ def over_batch_blocks(function, *arrays):
     `function` writes its results into its blocks (an output array passed among `arrays`);
     its return value is ignored. The calling thread takes the first block itself.
     """
-    batch, size = len(arrays[0]), arrays[0].size
+    batch, size = (len(arrays[0]) if arrays[0].ndim else 1), arrays[0].size
     blocks = max(1, min(_threads, batch, size // SMALLEST_BLOCK))
+    if blocks == 1:
+        function(*arrays)
+        return
     bounds = [batch * i // blocks for i in range(blocks + 1)]
     parts = [[a[start:end] for a in arrays] for start, end in zip(bounds, bounds[1:])]
     others = [_worker_pool().submit(function, *part) for part in parts[1:]]
@@ -60,6 +64,65 @@ def over_batch_blocks(function, *arrays):
     finally:
         for other in others:
             other.result()  # waits, and re-raises an error from that block
+
+
+def over_blocks(function, blocks):
+    """[function(block) for block in blocks], the blocks shared out over the threads in runs
+    of consecutive blocks, NumPy's BLAS on one thread meanwhile.
+
+    For work made of many modest matrix products (a convolution a few samples at a time):
+    one BLAS call split over two threads pays a synchronisation per call, and a busy second
+    core stalls every call, while a whole block per thread synchronises once per run. A block
+    is then always computed on one BLAS thread, so the results do not depend on the number
+    of threads. With one thread (set_num_threads(1)) the blocks run in turn on this thread
+    and BLAS keeps its own setting.
+    """
+    if _threads == 1 or len(blocks) == 1:
+        return [function(block) for block in blocks]
+    runs = min(_threads, len(blocks))
+    bounds = [len(blocks) * i // runs for i in range(runs + 1)]
+
+    def run(start, end):
+        return [function(block) for block in blocks[start:end]]
+
+    with _one_blas_thread():
+        others = [_worker_pool().submit(run, start, end)
+                  for start, end in zip(bounds[1:-1], bounds[2:])]
+        try:
+            first = run(bounds[0], bounds[1])
+        finally:
+            rest = [other.result() for other in others]  # waits, re-raises a block's error
+    return first + [result for results in rest for result in results]
+
+
+SMALL_PRODUCT = 1 << 23  # multiply-adds (about 0.2 ms on one core)
+
+
+def blas_threads_for(multiply_adds):
+    """A context for matrix products of about `multiply_adds`: a small one runs on one BLAS
+    thread, a large one on all of them.
+
+    After a call on several threads, OpenBLAS keeps its idle threads spinning for about 0.1 s,
+    on the cores the next ops want (measured: a convolution right after a 2-thread
+    (128, 2048) @ (2048, 10) product ran 2× slower). On a product that small the threads
+    save less than that costs. With one thread (set_num_threads(1)) BLAS keeps its own setting.
+    """
+    small = multiply_adds < SMALL_PRODUCT and _threads > 1
+    return _one_blas_thread() if small else nullcontext()
+
+
+_blas = None
+
+
+def _one_blas_thread():
+    """A context in which NumPy's BLAS runs each call on the calling thread alone."""
+    global _blas
+    if _blas is None:  # finding the loaded BLAS takes milliseconds: once
+        from threadpoolctl import ThreadpoolController
+        _blas = ThreadpoolController().select(user_api="blas")
+    if all(library.num_threads == 1 for library in _blas.lib_controllers):
+        return nullcontext()  # nothing to limit (and limiting costs ~20 µs)
+    return _blas.limit(limits=1)
 
 
 def _worker_pool():

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Function, Tensor
+from ..parallel import over_batch_blocks, over_blocks
 
 
 def pair(value, name="argument"):
@@ -66,53 +67,88 @@ def channels_last_padded(x, padding):
 # --------------------------------------------------------------------------- convolution
 
 
+BLOCK_BYTES = 1 << 21  # im2col rows per block: 2 MiB, which stays in a current CPU's caches
+
+
+def sample_blocks(samples, bytes_per_sample):
+    """Slices of consecutive samples whose im2col rows take about BLOCK_BYTES (at least one)."""
+    size = max(1, min(samples, BLOCK_BYTES // max(1, bytes_per_sample)))
+    return [slice(start, start + size) for start in range(0, samples, size)]
+
+
+def im2col(x_padded, kernel, stride, out_size):
+    """One row per window of x̃ (N, H', W', C): (N·Ho·Wo, kh·kw·C), in (i, j, c) order."""
+    windows = sliding_window_view(x_padded, kernel, axis=(1, 2))  # (N, H', W', C, kh, kw)
+    windows = windows[:, offset_slice(0, stride[0], out_size[0]),
+                      offset_slice(0, stride[1], out_size[1])].transpose(0, 1, 2, 4, 5, 3)
+    return windows.reshape(-1, kernel[0] * kernel[1] * x_padded.shape[3])  # the copy
+
+
+def col2im_add(dy, w_offsets, dx_padded, stride, out_size):
+    """dx̃ += Σ over kernel offsets (i, j) of dY @ W[:, :, i, j], added into the slice of x̃
+    that offset saw: one GEMM and one slice-add per offset (k² of each)."""
+    (N, C), (Ho, Wo) = (dx_padded.shape[0], dx_padded.shape[3]), out_size
+    dcols = np.empty((N * Ho * Wo, C), dtype=dy.dtype)  # reused by every offset
+    for i in range(w_offsets.shape[0]):
+        for j in range(w_offsets.shape[1]):
+            np.matmul(dy, w_offsets[i, j], out=dcols)
+            rows, columns = offset_slice(i, stride[0], Ho), offset_slice(j, stride[1], Wo)
+            dx_padded[:, rows, columns, :] += dcols.reshape(N, Ho, Wo, C)
+
+
 class Conv2d(Function):
-    """y = im2col(x̃) @ w_cols + b  ->  dW = colsᵀ dY, db = Σ dY, dx = col2im(dY w_colsᵀ)."""
+    """y = im2col(x̃) @ w_cols + b  ->  dW = colsᵀ dY, db = Σ dY, dx = col2im(dY w_colsᵀ).
+
+    Both passes go a block of samples at a time (`sample_blocks`): each block's im2col rows
+    are used while they are still in cache, and rebuilt in backward rather than kept, so
+    neither pass streams a matrix 9× the input's size through memory (see top).
+    """
 
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         (N, C, H, W), (F, _, kh, kw) = x.shape, weight.shape
         Ho, Wo = (output_size(n, k, s, p) for n, k, s, p in zip((H, W), (kh, kw), stride, padding))
         x_padded = channels_last_padded(x, padding)
-        windows = sliding_window_view(x_padded, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
-        windows = windows[:, ::stride[0], ::stride[1]].transpose(0, 1, 2, 4, 5, 3)
-        cols = windows.reshape(N * Ho * Wo, kh * kw * C)  # the one im2col copy
         w_cols = weight.transpose(2, 3, 1, 0).reshape(kh * kw * C, F)
-        y = cols @ w_cols
-        if bias is not None:
-            y += bias
-        ctx.save(cols, weight)
-        ctx.geometry = x.shape, x_padded.shape, (Ho, Wo), stride, padding
-        return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)  # channels-last memory, see top
+        y = np.empty((N, Ho, Wo, F), dtype=np.result_type(x, weight))
+
+        def forward_block(block):
+            y_rows = y[block].reshape(-1, F)  # a view: the block is a run of whole samples
+            np.matmul(im2col(x_padded[block], (kh, kw), stride, (Ho, Wo)), w_cols, out=y_rows)
+            if bias is not None:
+                y_rows += bias
+
+        over_blocks(forward_block, sample_blocks(N, Ho * Wo * kh * kw * C * x.itemsize))
+        ctx.save(x_padded, weight)
+        ctx.geometry = x.shape, (Ho, Wo), stride, padding
+        return y.transpose(0, 3, 1, 2)  # channels-last memory, see top
 
     def backward(ctx, grad):
-        cols, weight = ctx.saved
-        x_shape, padded_shape, (Ho, Wo), stride, padding = ctx.geometry
-        (N, C, H, W), (F, _, kh, kw) = x_shape, weight.shape
-        dy = grad.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, F)  # a view if grad is channels-last
-        dx = dw = db = None
-        if ctx.needs_input_grad[1]:
-            dw = (cols.T @ dy).reshape(kh, kw, C, F).transpose(3, 2, 0, 1).copy()
-        if ctx.needs_input_grad[2]:
-            db = dy.sum(axis=0)
-        if ctx.needs_input_grad[0]:
-            dx = ctx.col2im(dy, weight, padded_shape, (Ho, Wo), stride, padding, (H, W))
-        return dx, dw, db
-
-    @staticmethod
-    def col2im(dy, weight, padded_shape, out_size, stride, padding, in_size):
-        """dx̃ = Σ over kernel offsets (i, j) of dY @ W[:, :, i, j], added into the slice
-        of x̃ that offset saw: one GEMM and one slice-add per offset (k² of each)."""
-        (N, Ho, Wo), C = (padded_shape[0], *out_size), padded_shape[3]
+        x_padded, weight = ctx.saved
+        (N, C, H, W), (Ho, Wo), stride, (ph, pw) = ctx.geometry
+        F, _, kh, kw = weight.shape
+        dy = np.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # no copy if grad is channels-last
+        need_dx, need_dw, need_db = ctx.needs_input_grad
+        dx_padded = np.zeros_like(x_padded, dtype=dy.dtype) if need_dx else None
         w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
-        dx_padded = np.zeros(padded_shape, dtype=dy.dtype)
-        dcols = np.empty((N * Ho * Wo, C), dtype=dy.dtype)  # reused by every offset
-        for i in range(weight.shape[2]):
-            for j in range(weight.shape[3]):
-                np.matmul(dy, w_offsets[i, j], out=dcols)
-                rows, columns = offset_slice(i, stride[0], Ho), offset_slice(j, stride[1], Wo)
-                dx_padded[:, rows, columns, :] += dcols.reshape(N, Ho, Wo, C)
-        (ph, pw), (H, W) = padding, in_size
-        return dx_padded[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+
+        def backward_block(block):  # dx̃ of its samples, written in place; its shares of dW, db
+            dy_rows = dy[block].reshape(-1, F)
+            if need_dx:
+                col2im_add(dy_rows, w_offsets, dx_padded[block], stride, (Ho, Wo))
+            dw_share = (im2col(x_padded[block], (kh, kw), stride, (Ho, Wo)).T @ dy_rows
+                        if need_dw else 0)
+            # Σ over rows as a matrix-vector product: BLAS reads dY once, where
+            # dy.sum(axis=0) adds it row by row (2-3× slower at the first layer's size)
+            db_share = np.ones(len(dy_rows), dy.dtype) @ dy_rows if need_db else 0
+            return dw_share, db_share
+
+        shares = over_blocks(backward_block,
+                             sample_blocks(N, Ho * Wo * kh * kw * C * x_padded.itemsize))
+        dw_shares, db_shares = zip(*shares)  # added in block order, however many threads ran
+        dx = dx_padded[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2) if need_dx else None
+        dw = sum(dw_shares).reshape(kh, kw, C, F).transpose(3, 2, 0, 1).copy() if need_dw else None
+        db = sum(db_shares) if need_db else None
+        return dx, dw, db
 
 
 # --------------------------------------------------------------------------- pooling
@@ -158,13 +194,15 @@ def padded_like(x, padding, value):
     return x_padded
 
 
-def scatter_to_offsets(write_share, grad, geometry):
+def scatter_to_offsets(write_share, grad, geometry, *saved):
     """dx̃ = Σ over kernel offsets of that offset's share of the gradient, added into the
     offset's strided slice (k² slice-adds); then the padding is cut off.
 
-    `write_share(index, grad, out)` writes offset `index`'s share of `grad` into `out`.
-    When the windows tile the input exactly (kernel = stride, no padding, no remainder)
-    each input element gets one share, written straight into dx: no zero-fill, no adds.
+    `write_share(index, grad, *saved, out)` writes offset `index`'s share of `grad` into `out`
+    (`saved`: per-output arrays the share needs, as max pooling's winners). When the windows
+    tile the input exactly (kernel = stride, no padding, no remainder) each input element
+    gets one share, written straight into dx: no zero-fill, no adds. Blocks of samples run
+    on all cores (minigrad/parallel.py).
     """
     (N, C, H, W), channels_last, kernel, stride, (ph, pw) = geometry
     if channels_last and not is_channels_last(grad):  # e.g. from Flatten: one copy here
@@ -174,14 +212,18 @@ def scatter_to_offsets(write_share, grad, geometry):
              and (H, W) == (out_size[0] * kernel[0], out_size[1] * kernel[1]))
     dx_padded = new_image((N, C, H + 2 * ph, W + 2 * pw), None if tiled else 0, grad.dtype,
                           channels_last)
-    share = None if tiled else np.empty_like(grad)
-    for index, offset in enumerate(offsets(kernel)):
-        target = offset_view(dx_padded, offset, stride, out_size)
-        if tiled:
-            write_share(index, grad, out=target)
-        else:
-            write_share(index, grad, out=share)
-            target += share
+
+    def scatter_block(grad, dx_padded, *saved):
+        share = None if tiled else np.empty_like(grad)
+        for index, offset in enumerate(offsets(kernel)):
+            target = offset_view(dx_padded, offset, stride, out_size)
+            if tiled:
+                write_share(index, grad, *saved, out=target)
+            else:
+                write_share(index, grad, *saved, out=share)
+                target += share
+
+    over_batch_blocks(scatter_block, grad, dx_padded, *saved)
     return dx_padded[:, :, ph:ph + H, pw:pw + W]
 
 
@@ -201,22 +243,27 @@ class MaxPool2d(Function):
     def forward(ctx, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
         out_size = [output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
         x_padded = padded_like(x, padding, -np.inf)
-        views = [offset_view(x_padded, offset, stride, out_size) for offset in offsets(kernel)]
-        y = views[0].copy(order="K")  # "K": keep x's memory layout
-        winner = np.zeros_like(y, dtype=np.int8)
-        for index, view in enumerate(views[1:], start=1):
-            # winner = index where view > y. Indices only grow, so that is a maximum:
-            # branch-free, unlike a masked copy, which is slow on a random mask.
-            np.maximum(winner, (view > y) * np.int8(index), out=winner)
-            np.maximum(y, view, out=y)
+        y = new_image((*x.shape[:2], *out_size), None, x.dtype, is_channels_last(x))
+        winner = np.empty_like(y, dtype=np.int8)  # both laid out like x
+
+        def pool_block(x_padded, y, winner):
+            views = [offset_view(x_padded, offset, stride, out_size) for offset in offsets(kernel)]
+            y[...], winner[...] = views[0], 0
+            for index, view in enumerate(views[1:], start=1):
+                # winner = index where view > y. Indices only grow, so that is a maximum:
+                # branch-free, unlike a masked copy, which is slow on a random mask.
+                np.maximum(winner, (view > y) * np.int8(index), out=winner)
+                np.maximum(y, view, out=y)
+
+        over_batch_blocks(pool_block, x_padded, y, winner)  # a block of samples per core
         ctx.winner = winner
         ctx.geometry = pool_geometry(x, kernel, stride, padding)
         return y
 
     def backward(ctx, grad):
-        def route(index, grad, out):  # this offset's share: dy where it won, else 0
-            np.multiply(grad, ctx.winner == index, out=out)
-        return scatter_to_offsets(route, grad, ctx.geometry)
+        def route(index, grad, winner, out):  # this offset's share: dy where it won, else 0
+            np.multiply(grad, winner == index, out=out)
+        return scatter_to_offsets(route, grad, ctx.geometry, ctx.winner)
 
 
 def max_pool2d_windows(x, kernel, stride, padding):

@@ -7,6 +7,7 @@ gradient is the sum of theirs: `unbroadcast` does that sum.
 import numpy as np
 
 from ..autograd import Function, Tensor, dtype_of
+from ..parallel import over_batch_blocks
 
 
 def unbroadcast(grad, shape):
@@ -280,12 +281,22 @@ class ReLU(Function):
     """z = max(x, 0)  ->  dz/dx = 1 where x > 0, else 0 (save the mask, not x)."""
 
     def forward(ctx, x):
-        ctx.save(x > 0)
-        return np.maximum(x, 0)  # not x * mask: that gives -0.0 for negative x
+        y, positive = np.empty_like(x), np.empty_like(x, dtype=bool)  # in x's memory layout
+
+        def relu_block(x, y, positive):
+            np.greater(x, 0, out=positive)
+            np.maximum(x, 0, out=y)  # not x * mask: that gives -0.0 for negative x
+
+        over_batch_blocks(relu_block, x, y, positive)  # large batches: a block per core
+        ctx.save(positive)
+        return y
 
     def backward(ctx, grad):
         (positive,) = ctx.saved
-        return grad * positive
+        dx = np.empty_like(grad)
+        over_batch_blocks(lambda grad, positive, dx: np.multiply(grad, positive, out=dx),
+                          grad, positive, dx)
+        return dx
 
 
 class LeakyReLU(Function):

@@ -8,6 +8,7 @@ is treated as a row (left) or column (right) vector and the added axis removed a
 import numpy as np
 
 from ..autograd import Function
+from ..parallel import blas_threads_for
 from .elementwise import unbroadcast
 
 
@@ -16,7 +17,8 @@ class MatMul(Function):
 
     def forward(ctx, x, y):
         ctx.save(x, y)
-        return x @ y
+        with blas_threads_for(product_size(x, y)):
+            return x @ y
 
     def backward(ctx, grad):
         x, y = ctx.saved
@@ -29,11 +31,17 @@ class MatMul(Function):
         if x.ndim == 1:
             grad = grad[..., None, :]
         dx = dy = None
-        if ctx.needs_input_grad[0]:
-            dx = unbroadcast(grad @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
-        if ctx.needs_input_grad[1]:
-            dy = unbroadcast(np.swapaxes(x2, -1, -2) @ grad, y2.shape).reshape(y.shape)
+        with blas_threads_for(product_size(x, y)):
+            if ctx.needs_input_grad[0]:
+                dx = unbroadcast(grad @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+            if ctx.needs_input_grad[1]:
+                dy = unbroadcast(np.swapaxes(x2, -1, -2) @ grad, y2.shape).reshape(y.shape)
         return dx, dy
+
+
+def product_size(x, y):
+    """About how many multiply-adds x @ y takes (broadcast batches of y aside)."""
+    return x.size * (y.shape[-1] if y.ndim > 1 else 1)
 
 
 def matmul(x, y):
@@ -61,7 +69,8 @@ class Linear(Function):
     """
 
     def forward(ctx, x, weight, bias=None):
-        y = x @ weight.T
+        with blas_threads_for(x.size * weight.shape[0]):  # (rows·in)·out multiply-adds
+            y = x @ weight.T
         if bias is not None:
             y += bias
         ctx.save(x, weight)
@@ -70,8 +79,9 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved
         rows = grad.reshape(-1, grad.shape[-1])
-        dx = grad @ weight if ctx.needs_input_grad[0] else None
-        dw = rows.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        with blas_threads_for(x.size * weight.shape[0]):
+            dx = grad @ weight if ctx.needs_input_grad[0] else None
+            dw = rows.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
         db = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
         return dx, dw, db
 
