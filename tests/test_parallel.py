@@ -95,3 +95,57 @@ def test_set_num_threads_names_a_bad_value(bad):
 def test_get_num_threads_returns_what_was_set(threads):
     threads(3)
     assert mg.get_num_threads() == 3
+
+
+def cnn_results(x, upstream):
+    """A conv → ReLU → max-pool → conv chain's output and every gradient."""
+    rng = np.random.default_rng(1)
+    x = mg.tensor(x, requires_grad=True)
+    w1, w2 = (mg.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+              for shape in [(8, 3, 3, 3), (4, 8, 3, 3)])
+    b1 = mg.tensor(rng.standard_normal(8).astype(np.float32), requires_grad=True)
+    y = F.conv2d(F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2), w2, None, padding=1)
+    y.backward(upstream)
+    return [y.data, x.grad.data, w1.grad.data, b1.grad.data, w2.grad.data]
+
+
+def test_convolution_relu_and_pooling_are_bitwise_the_same_on_one_or_three_threads(threads):
+    """The convolution's blocks (`over_blocks`) and the ReLU/pooling blocks
+    (`over_batch_blocks`) split the work differently per thread count, never the arithmetic."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3, 32, 32), dtype=np.float32)
+    upstream = rng.standard_normal((64, 4, 16, 16), dtype=np.float32)
+    threads(1)
+    one = cnn_results(x, upstream)
+    threads(3)
+    three = cnn_results(x, upstream)
+    for name, a, b in zip(("y", "dx", "dw1", "db1", "dw2"), one, three):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_over_blocks_keeps_the_blocks_order_and_reraises(threads):
+    threads(3)
+    assert parallel.over_blocks(lambda block: block * 10, list(range(7))) == [0, 10, 20, 30, 40,
+                                                                            50, 60]
+
+    def fail_on_five(block):
+        if block == 5:
+            raise RuntimeError("block 5 failed")
+
+    with pytest.raises(RuntimeError, match="block 5 failed"):
+        parallel.over_blocks(fail_on_five, list(range(7)))
+
+
+def test_small_products_run_on_one_blas_thread_large_ones_on_all(threads):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+    threads(2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with parallel.blas_threads_for(parallel.SMALL_PRODUCT - 1):
+            small = blas_threads()
+        with parallel.blas_threads_for(parallel.SMALL_PRODUCT):
+            large = blas_threads()
+        assert (small, large, blas_threads()) == (1, 2, 2)

@@ -1,5 +1,7 @@
 """Convolution, pooling, fused linear and layer norm (minigrad/ops/conv.py, linalg.py,
 layer_norm.py): forward vs plain NumPy references, backward vs finite differences."""
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -7,6 +9,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import minigrad as mg
 from minigrad.nn import functional as F
+from minigrad.ops import conv as conv_ops
 from minigrad.ops.conv import is_channels_last, max_pool2d_windows
 from tests.strategies import check_op, distinct_values, examples, values
 
@@ -250,3 +253,42 @@ def test_bad_input_names_the_op_and_the_shapes(call, words):
 def test_kernel_size_must_be_an_int_or_a_pair():
     with pytest.raises(TypeError, match="kernel_size"):
         F.max_pool2d(mg.randn(1, 1, 4, 4), (2, 2, 2))
+
+
+@contextmanager
+def blocks_of(block_bytes):
+    """conv2d with another block size: 1 is a sample per block (the blocked path at its
+    finest; the tests' small inputs otherwise fit in one block, i.e. the plain im2col)."""
+    saved, conv_ops.BLOCK_BYTES = conv_ops.BLOCK_BYTES, block_bytes
+    try:
+        yield
+    finally:
+        conv_ops.BLOCK_BYTES = saved
+
+
+@examples(20)
+@given(geometry=window_geometry(), n=st.integers(2, 3), c=st.integers(1, 3), f=st.integers(1, 3),
+       data=st.data())
+def test_conv2d_in_blocks_of_one_sample(geometry, n, c, f, data):
+    kernel, stride, padding, (h, w) = geometry
+    x, weight, b = (data.draw(values(shape)) for shape in [(n, c, h, w), (f, c) + kernel, (f,)])
+    with blocks_of(1):
+        check_op(lambda x, w, b: F.conv2d(x, w, b, stride, padding),
+                 lambda x, w, b: conv2d_reference(x, w, b, stride, padding), x, weight, b)
+
+
+def test_blocks_change_the_speed_only():
+    """One block (the plain im2col of the whole batch) and one sample per block agree."""
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((5, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    upstream = rng.standard_normal((5, 4, 4, 4))
+    results = []
+    for block_bytes in (1 << 40, 1):
+        with blocks_of(block_bytes):
+            assert len(conv_ops.sample_blocks(5, 100)) == (1 if block_bytes > 1 else 5)
+            tensors = [mg.tensor(a, requires_grad=True) for a in (x, w, b)]
+            y = F.conv2d(*tensors, stride=2, padding=1)
+            y.backward(upstream)
+        results.append([y.data] + [t.grad.data for t in tensors])
+    for one_block, per_sample in zip(*results):
+        np.testing.assert_allclose(one_block, per_sample, rtol=1e-12, atol=1e-12)
