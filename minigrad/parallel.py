@@ -95,6 +95,22 @@ def over_blocks(function, blocks):
     return first + [result for results in rest for result in results]
 
 
+def sum_over_batch_blocks(function, *arrays):
+    """Σ function(*blocks) over blocks of samples of `arrays` (a reduction such as a channel
+    sum), the blocks computed on all cores and added in order.
+
+    The blocks are SMALLEST_BLOCK-sized whatever the thread count, so the result is too; an
+    array below two blocks is one block: function(*arrays), exactly.
+    """
+    batch = len(arrays[0])
+    count = max(1, min(batch, arrays[0].size // SMALLEST_BLOCK))
+    if count == 1:
+        return function(*arrays)
+    bounds = [batch * i // count for i in range(count + 1)]
+    blocks = [slice(start, end) for start, end in zip(bounds, bounds[1:])]
+    return sum(over_blocks(lambda block: function(*(a[block] for a in arrays)), blocks))
+
+
 SMALL_PRODUCT = 1 << 23  # multiply-adds (about 0.2 ms on one core)
 
 

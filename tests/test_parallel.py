@@ -149,3 +149,21 @@ def test_small_products_run_on_one_blas_thread_large_ones_on_all(threads):
         with parallel.blas_threads_for(parallel.SMALL_PRODUCT):
             large = blas_threads()
         assert (small, large, blas_threads()) == (1, 2, 2)
+
+
+def test_a_blocked_sum_is_exact_below_two_blocks_and_thread_count_free_above(threads):
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((3, parallel.SMALLEST_BLOCK // 4), dtype=np.float32)
+    large = rng.standard_normal((16, parallel.SMALLEST_BLOCK // 4), dtype=np.float32)
+
+    def column_sums(a):
+        return a.sum(axis=0)
+
+    np.testing.assert_array_equal(parallel.sum_over_batch_blocks(column_sums, small),
+                                  column_sums(small))
+    sums = []
+    for count in (1, 3):
+        threads(count)
+        sums.append(parallel.sum_over_batch_blocks(column_sums, large))
+    np.testing.assert_array_equal(*sums)
+    np.testing.assert_allclose(sums[0], large.astype(np.float64).sum(axis=0), rtol=1e-4, atol=1e-4)

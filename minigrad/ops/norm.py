@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, Tensor
-from ..parallel import over_batch_blocks
+from ..parallel import over_batch_blocks, sum_over_batch_blocks
 
 # --------------------------------------------------------------------------- shapes
 
@@ -101,13 +101,15 @@ def channel_sum(a):
     and as accurate.
     """
     letters = "abcd"[:a.ndim]
-    return per_channel(np.einsum(f"{letters}->b", a), a.ndim)
+    sums = sum_over_batch_blocks(lambda a: np.einsum(f"{letters}->b", a), a)  # large a: all cores
+    return per_channel(sums, a.ndim)
 
 
 def channel_dot(a, b):
     """Σ a·b over each channel's m values, kept as (1, C, 1, ...), without building a·b."""
     letters = "abcd"[:a.ndim]
-    return per_channel(np.einsum(f"{letters},{letters}->b", a, b), a.ndim)
+    sums = sum_over_batch_blocks(lambda a, b: np.einsum(f"{letters},{letters}->b", a, b), a, b)
+    return per_channel(sums, a.ndim)
 
 
 def batch_statistics(x, eps):
