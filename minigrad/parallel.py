@@ -3,7 +3,9 @@
 NumPy runs an elementwise loop on one core (only BLAS, behind matmul, uses several), but it
 releases Python's GIL while the loop runs, so threads can work on different parts of the
 batch at once. Each element goes through the same arithmetic whatever the split, so results
-are identical, to the last bit, for any number of threads.
+are identical, to the last bit, for any number of threads. Reductions
+(`sum_over_batch_blocks`) and convolutions (`over_blocks`) cut blocks of a size that does
+not depend on the thread count, so the same holds for them.
 
 Split a whole chain of passes (e.g. BatchNorm's backward: four passes over dx), not each
 pass: waking a thread costs tens of microseconds, and a chain over a block of samples also
@@ -11,9 +13,10 @@ finds its block still in cache from the previous pass. The batch axis is the out
 in memory for NCHW and channels-last data alike, so a block of samples is one contiguous run.
 
 Measured on a 2-core machine (examples/benchmark.py): BatchNorm2d forward + backward on
-(128, 64, 16, 16) float32 went from ~11 to ~8-9 ms. Inside a CNN training step the gain is
-lost in the noise: after each matmul, NumPy's BLAS (OpenBLAS) keeps its idle threads
-spinning for about 0.1 s, and they share the second core with ours.
+(128, 64, 16, 16) float32 went from ~11 to ~8-9 ms. Matrix products are BLAS's to split,
+except where minigrad splits the work itself (`over_blocks`, for convolutions) and for
+small products (`blas_threads_for`): after a call on several threads OpenBLAS keeps its
+idle threads spinning for about 0.1 s, on the core our threads want.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
