@@ -69,14 +69,24 @@ def test_backward_does_not_keep_a_reference_to_the_callers_gradient():
     np.testing.assert_array_equal(upstream, [1.0, 1.0])
 
 
-@pytest.mark.parametrize("make_output", [lambda x: x, lambda x: x + 1.0, lambda x: x.reshape(4),
-                                         lambda x: x * 2.0],
-                         ids=["the leaf itself", "an op passing grad through", "a view", "mul"])
+class PassThrough(mg.Function):
+    """The identity, whose backward hands on the very array it was given."""
+
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, grad):
+        return grad
+
+
+@pytest.mark.parametrize("make_output", [lambda x: x, PassThrough.apply, lambda x: x + 1.0,
+                                         lambda x: x.reshape(4), lambda x: x * 2.0],
+                         ids=["the leaf itself", "pass-through", "add", "a view", "mul"])
 def test_a_leafs_grad_never_aliases_the_callers_gradient(make_output):
     """The sweep hands gradients on without copying; whatever a leaf keeps must be its own."""
     x = leaf([[1.0, 2.0], [3.0, 4.0]])
     out = make_output(x)
-    upstream = np.arange(1.0, 5.0).reshape(out.shape)
+    upstream = np.arange(1.0, 5.0).reshape(out.shape).copy()  # owns its memory (no .base)
     out.backward(upstream)
     expected = x.grad.data.copy()
     upstream[...] = -7.0
