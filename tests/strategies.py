@@ -5,6 +5,8 @@ minigrad/exercises/strategies.py so that the tests and the exercise checkers sha
 expression `reference`, its backward against central finite differences (float64, random
 upstream gradient), and that a float32 input stays float32 all the way through backward.
 """
+import os
+
 import numpy as np
 from hypothesis import settings
 
@@ -54,5 +56,9 @@ def examples(at_least):
 
     The CI profile's 15 examples suit most properties; the ones the reading group runs
     (BatchNorm's) get 100, the core ops' forward/backward checks 50: where bugs would hide.
+    A mutation run (HYPOTHESIS_PROFILE=mutation, docs/testing.md) runs every test once per
+    mutant, so there every property keeps that profile's few examples.
     """
+    if os.environ.get("HYPOTHESIS_PROFILE") == "mutation":
+        return settings()
     return settings(max_examples=max(at_least, settings.default.max_examples))

@@ -69,6 +69,55 @@ def test_backward_does_not_keep_a_reference_to_the_callers_gradient():
     np.testing.assert_array_equal(upstream, [1.0, 1.0])
 
 
+class PassThrough(mg.Function):
+    """The identity, whose backward hands on the very array it was given."""
+
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, grad):
+        return grad
+
+
+@pytest.mark.parametrize("make_output", [lambda x: x, PassThrough.apply, lambda x: x + 1.0,
+                                         lambda x: x.reshape(4), lambda x: x * 2.0],
+                         ids=["the leaf itself", "pass-through", "add", "a view", "mul"])
+def test_a_leafs_grad_never_aliases_the_callers_gradient(make_output):
+    """The sweep hands gradients on without copying; whatever a leaf keeps must be its own."""
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    out = make_output(x)
+    upstream = np.arange(1.0, 5.0).reshape(out.shape).copy()  # owns its memory (no .base)
+    out.backward(upstream)
+    expected = x.grad.data.copy()
+    upstream[...] = -7.0
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_a_retained_grad_does_not_alias_the_callers_gradient():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    y.retain_grad()
+    upstream = np.array([1.0, -1.0])
+    y.backward(upstream)
+    upstream[...] = 0.0
+    np.testing.assert_array_equal(y.grad.data, [1.0, -1.0])
+
+
+def test_a_gradient_of_another_dtype_enters_the_sweep_in_the_tensors_dtype():
+    class RecordsGradDtype(mg.Function):
+        def forward(ctx, x):
+            return x.copy()
+
+        def backward(ctx, grad):
+            ctx.seen.append(grad.dtype)
+            return grad
+
+    RecordsGradDtype.seen = []
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    RecordsGradDtype.apply(x).backward(np.array([1.0, 1.0]))  # float64 gradient
+    assert RecordsGradDtype.seen == [np.float32]
+
+
 def test_backward_twice_with_retain_graph_accumulates():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()
@@ -150,6 +199,23 @@ def test_an_op_backward_returning_a_wrong_shape_names_the_op():
 
     with pytest.raises(RuntimeError, match=r"Broken.*\(1,\).*\(2,\)"):
         Broken.apply(leaf([1.0, 2.0])).sum().backward()
+
+
+def test_an_op_backward_returning_too_many_gradients_names_the_op():
+    class TwoForOne(mg.Function):
+        def forward(ctx, x):
+            return x * 2
+
+        def backward(ctx, grad):
+            return grad, grad
+
+    with pytest.raises(RuntimeError, match=r"^TwoForOne.backward returned 2 gradients for 1 inputs$"):
+        TwoForOne.apply(leaf([1.0, 2.0])).sum().backward()
+
+
+def test_a_full_reduction_gives_a_0d_array_not_a_numpy_scalar():
+    total = leaf([1.0, 2.0]).sum()
+    assert type(total.data) is np.ndarray and total.shape == ()
 
 
 def test_a_backward_returning_none_contributes_nothing():
@@ -408,6 +474,42 @@ def test_repr_follows_pytorch():
     assert repr(mg.tensor(np.array([1.0]))) == "tensor([1.], dtype=float64)"
     assert repr(mg.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<MulBackward>)"
     assert repr(mg.tensor([[1.0, 2.0], [3.0, 4.0]])) == "tensor([[1., 2.],\n        [3., 4.]])"
+    assert repr(mg.tensor(np.array([1.23456789, 2.0]))) == "tensor([1.2346, 2.    ], dtype=float64)"
+
+
+def test_format_spec_formats_one_element_and_leaves_the_rest_to_repr():
+    one, two = mg.tensor(1.5), mg.tensor([1.0, 2.0])
+    assert f"{one:.2f}" == "1.50" and f"{one}" == repr(one) == "tensor(1.5)"
+    assert f"{two:.2f}" == repr(two)
+
+
+def test_len_is_the_first_axis_and_a_0d_tensor_has_none():
+    assert len(mg.zeros(3)) == 3 and len(mg.zeros(2, 5)) == 2
+    with pytest.raises(TypeError, match="0-d"):
+        len(mg.tensor(1.0))
+
+
+def test_numpy_reads_a_tensor_through_the_array_protocol():
+    x = mg.tensor([1.0, 2.0])
+    assert np.asarray(x) is x.data
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0"])
+def test_to_the_cpu_changes_nothing(device):
+    x = mg.tensor([1.0, 2.0])
+    assert x.to(device) is x
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "mps", "xpu", "meta"])
+def test_to_another_device_is_an_error_naming_it(device):
+    with pytest.raises(ValueError, match=rf"^minigrad runs on the CPU only; got device '{device}'$"):
+        mg.tensor([1.0]).to(device)
+
+
+def test_to_a_name_that_is_neither_dtype_nor_device_is_a_type_error():
+    with pytest.raises(TypeError, match=r"^\.to\(\) takes a dtype or the device 'cpu', got 'cpux'$"):
+        mg.tensor([1.0]).to("cpux")
 
 
 # --------------------------------------------------------------------------- factories, seeding
@@ -424,6 +526,35 @@ def test_factories():
     assert mg.arange(3).dtype == np.int64 and mg.arange(0, 1, 0.5).dtype == np.float32
     np.testing.assert_array_equal(mg.arange(1, 7, 2).data, [1, 3, 5])
     assert mg.tensor([1.0, 2.0]).data.flags.owndata  # tensor() copies
+
+
+
+@pytest.mark.parametrize("factory", [mg.zeros, mg.ones, mg.empty, mg.randn, mg.rand])
+def test_factories_make_float32_leaves_without_grad_unless_asked(factory):
+    plain = factory(2, 3)
+    assert plain.shape == (2, 3) and plain.dtype == np.float32 and plain.requires_grad is False
+    asked = factory(2, dtype=np.float64, requires_grad=True)
+    assert asked.dtype == np.float64 and asked.requires_grad is True
+
+
+@pytest.mark.parametrize("factory, value", [(mg.zeros_like, 0), (mg.ones_like, 1)])
+def test_like_factories_keep_shape_and_dtype_unless_asked(factory, value):
+    like = np.zeros((2, 3), np.int64)
+    plain = factory(like)
+    assert plain.dtype == np.int64 and plain.requires_grad is False
+    np.testing.assert_array_equal(plain.data, np.full((2, 3), value))
+    asked = factory(like, dtype=np.float64, requires_grad=True)
+    assert asked.dtype == np.float64 and asked.requires_grad is True
+
+
+def test_arange_counts_from_zero_in_steps_of_one_by_default():
+    np.testing.assert_array_equal(mg.arange(4).data, [0, 1, 2, 3])
+    np.testing.assert_array_equal(mg.arange(2, 5).data, [2, 3, 4])
+
+
+def test_tensor_keeps_an_explicit_dtype_and_starts_without_grad():
+    x = mg.Tensor([1, 2], dtype=np.float64)
+    assert x.dtype == np.float64 and x.requires_grad is False
 
 
 def test_manual_seed_makes_draws_reproducible():
@@ -464,3 +595,7 @@ def test_a_small_network_matches_pytorch():
 def test_a_ragged_nested_list_is_refused_in_minigrads_words():
     with pytest.raises(ValueError, match=r"ragged nested list .*\[\[1, 2\], \[3\]\]"):
         mg.tensor([[1, 2], [3]])
+    long_rows = [list(range(30)), [1]]
+    with pytest.raises(ValueError) as raised:
+        mg.tensor(long_rows)
+    assert str(raised.value).endswith(": " + repr(long_rows)[:60] + "...")

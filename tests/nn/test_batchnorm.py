@@ -119,10 +119,11 @@ def test_float64_input_keeps_its_dtype():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("layer, shape", [(nn.BatchNorm1d(3), (1, 3)),
-                                          (nn.BatchNorm1d(3), (1, 3, 1)),
-                                          (nn.BatchNorm2d(3), (1, 3, 1, 1))])
-def test_one_value_per_channel_in_training_is_an_error_and_changes_nothing(layer, shape):
+@pytest.mark.parametrize("layer_class, shape", [(nn.BatchNorm1d, (1, 3)),
+                                                (nn.BatchNorm1d, (1, 3, 1)),
+                                                (nn.BatchNorm2d, (1, 3, 1, 1))])
+def test_one_value_per_channel_in_training_is_an_error_and_changes_nothing(layer_class, shape):
+    layer = layer_class(3)  # a fresh layer per run: the test switches it to eval
     with pytest.raises(ValueError, match=r"^Expected more than 1 value per channel when training, "
                                          rf"got input size \({', '.join(map(str, shape))}\)$"):
         layer(mg.zeros(*shape))

@@ -14,6 +14,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.gradcheck import gradcheck
 from minigrad.nn import functional as F
+from minigrad.ops import norm
 from tests.strategies import away_from_kinks, distinct_values, examples, values
 
 IMPLEMENTATIONS = ["composed", "staged", "fused"]
@@ -353,6 +354,34 @@ def test_constant_channel_gives_finite_output_and_gradient(implementation):
     np.testing.assert_allclose(y[:, 1], -0.3)  # x̂ = 0, so y = β
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("shape", [(1, 2, 3), (1, 2, 2, 3)])
+def test_a_batch_of_one_sample_normalises_over_its_positions(implementation, shape):
+    """N = 1 is a valid training batch when each channel still has m = L or H·W > 1 values."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    case = Case(x, np.array([1.5, -0.5]), np.array([0.1, 0.2]), 1e-5,
+                np.random.default_rng(1).standard_normal(shape))
+    y, dx, dgamma, dbeta = run(case, implementation)
+    np.testing.assert_allclose(y, normalized(case) * case.per_channel(case.gamma)
+                               + case.per_channel(case.beta), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx.sum(axis=case.axes), 0, atol=1e-10)
+
+
+def test_defaults_are_pytorchs_eval_mode_and_eps():
+    """F.batch_norm(x, running_mean, running_var) normalises with the running statistics and
+    ε = 1e-5, as torch.nn.functional.batch_norm; so do the implementations called directly."""
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    running_mean, running_var = np.array([0.5, -1.0]), np.array([0.01, 0.02])
+    y = F.batch_norm(mg.tensor(x), running_mean, running_var).data
+    expected = ((x - running_mean.reshape(1, 2, 1)) / np.sqrt(running_var.reshape(1, 2, 1) + 1e-5))
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+    x = x / 100  # a small variance, so that ε matters
+    reference = F.batch_norm(mg.tensor(x), None, None, training=True, eps=1e-5).data
+    for name, implementation in norm.IMPLEMENTATIONS.items():
+        np.testing.assert_allclose(implementation(mg.tensor(x), None, None).data, reference,
+                                   rtol=1e-10, err_msg=name)
+
+
 @pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (1, 3, 1, 1)])
 def test_training_with_one_value_per_channel_is_an_error(shape):
     with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, "
@@ -366,6 +395,12 @@ def test_bad_arguments_name_the_shapes():
         F.batch_norm(x, np.zeros(5), np.ones(5), training=True)
     with pytest.raises(ValueError, match=r"weight of shape \(3,\)"):
         F.batch_norm(x, None, None, mg.ones(2), training=True)
+    with pytest.raises(ValueError, match=r"running_var of shape \(3,\).*\(2,\)"):
+        F.batch_norm(x, np.zeros(3), np.ones(2), training=True)
+    with pytest.raises(ValueError, match=r"bias of shape \(3,\).*\(4,\)"):
+        F.batch_norm(x, None, None, mg.ones(3), mg.zeros(4), training=True)
+    with pytest.raises(ValueError, match="give both running_mean and running_var, or neither"):
+        F.batch_norm(x, np.zeros(3), None, training=True)
     with pytest.raises(ValueError, match=r"at least 2 dimensions, got shape \(4,\)"):
         F.batch_norm(mg.zeros(4), None, None, training=True)
     with pytest.raises(ValueError, match="running_mean and running_var"):
