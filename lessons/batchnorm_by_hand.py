@@ -567,7 +567,7 @@ def run(out_dir, quick=False, seed=0):
         "largest_difference_from_fused": {
             "float64": implementations_agree(seed=seed),
             "float32": implementations_agree(dtype=np.float32, seed=seed)},
-        "seconds_forward_backward": {str(shape): t for shape, t in timings.items()},
+        "time_forward_backward_s": {str(shape): t for shape, t in timings.items()},
         "gradcheck": gradcheck_implementations(seed=seed),
         "forgetful_backward_errors": blind_spot(seed=seed),
         "theorem_41": {"max_abs_slack_at_eps_0": float(np.abs(sweep["slack"][0]).max()),
