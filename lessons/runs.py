@@ -124,9 +124,18 @@ def _connect(address):
     except ImportError:
         raise RunnerError('a Dask scheduler needs the cluster extra: pip install -e ".[cluster]"')
     try:
-        return Client(address, timeout="5s")
+        client = Client(address, timeout="5s")
     except (OSError, TimeoutError, ValueError) as error:
         raise RunnerError(f"cannot reach the Dask scheduler at {address}: {error}")
+    try:  # a run travels as a reference to its function: the scheduler unpickles it too
+        client.run_on_scheduler(exec, "import lessons, minigrad")
+        client.run(exec, "import lessons, minigrad")
+    except Exception as error:
+        client.close()
+        raise RunnerError(f"the Dask scheduler or workers at {address} cannot import lessons and "
+                          f"minigrad ({type(error).__name__}: {error}); start them where this "
+                          f"checkout is installed (pip install -e .)")
+    return client
 
 
 # --------------------------------------------------------------------------- the cache

@@ -1,4 +1,6 @@
 """The lesson runner: same results in process, on two cores, from the cache and on Dask."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,13 @@ def test_a_progress_block_counts_every_run_all_inside_it_on_one_bar(tmp_path):
     assert lesson.bar.total == len(RUNS)
     assert (lesson.read, lesson.computed) == (1, len(RUNS) - 1) and lesson.run_time_s > 0
     assert runs._current is None  # run_all after the block has a bar of its own again
+
+
+def test_a_cluster_that_cannot_import_the_lessons_is_refused(monkeypatch):
+    """Otherwise the runs' tasks fail to unpickle on the scheduler and the lesson waits forever."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        monkeypatch.setitem(sys.modules, "lessons", None)  # import lessons fails
+        with pytest.raises(RunnerError, match="cannot import lessons and minigrad"):
+            runs._connect.__wrapped__(cluster.scheduler_address)
