@@ -9,9 +9,10 @@ Linear layer: the same filters are applied at every position, which is what lets
 MLP of train_mlp.py on images.
 
 Measured with the defaults (cifar_like, 5 epochs, seed 0) on an idle 2-core machine: with
-BatchNorm 82% train / 80.5% test accuracy in 46-51 s (two threads, 91-102 s of CPU time); with
-OPENBLAS_NUM_THREADS=1, 80% / 77.5% in 59 s (the two runs round differently and drift apart).
-Without BN, 48% / 47% at the same lr (BN is what lets this lr work; the MLP reaches 57%).
+BatchNorm 80% train / 79% test accuracy in 41 s (two threads, 66 s of CPU time); before the
+convolution went a block of samples at a time, 82% / 80.5% in 52-55 s (102-110 s of CPU time):
+the two versions round differently and their runs drift apart. Without BN (measured before that
+change), 48% / 47% at the same lr (BN is what lets this lr work; the MLP reaches 57%).
 """
 from minigrad import nn
 

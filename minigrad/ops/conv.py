@@ -22,10 +22,12 @@ operands through memory, and col2im reads dY k² times. Every row of cols belong
 sample, so the same products can go a few samples at a time (`sample_blocks`: about 2 MiB
 of rows), each block's rows used while still in cache and rebuilt in backward rather than
 kept from forward; dW and db add up the blocks' shares. The blocks are independent, so
-they also share out over the cores (`over_blocks`), one BLAS thread each. Measured on a
-2-core AVX2 machine: the CNN training step went from 1.6× to 1.3× PyTorch's time and its
-peak memory from ~390 to ~290 MiB. With one block the code is the whole-batch im2col above;
-the tests check a sample per block against that and against the direct definition.
+they also share out over the cores (`over_blocks`), one BLAS thread each. Measured on an
+idle 2-core AVX2 machine, together with pooling, ReLU and BatchNorm's sums split over the
+cores too (minigrad/parallel.py): examples/benchmark.py's CNN training step went from 1.64×
+PyTorch's time to 1.12-1.19×, its peak memory from 352 to 308-330 MiB. With one block the
+code is the whole-batch im2col above; the tests check a sample per block against that and
+against the direct definition.
 
 Memory layout. The windows are cut from a channels-last copy of x̃ (N, H, W, C): then a
 window's k·C values along a row are contiguous, im2col is one fast copy, and the GEMM's
