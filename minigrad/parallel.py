@@ -134,7 +134,9 @@ _blas = None
 
 
 def _one_blas_thread():
-    """A context in which NumPy's BLAS runs each call on the calling thread alone."""
+    """A context in which NumPy's BLAS runs each call on the calling thread alone.
+
+    threadpoolctl sets the limit when the context is made, so make it in the `with` line."""
     global _blas
     if _blas is None:  # finding the loaded BLAS takes milliseconds: once
         from threadpoolctl import ThreadpoolController
