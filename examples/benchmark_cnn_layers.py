@@ -13,12 +13,12 @@ untimed ones, medians; the sum of a column is close to, not equal to, a whole st
 import argparse
 
 import numpy as np
-from benchmark import BATCH, CNN_CHANNELS
 
 import minigrad as mg
 from minigrad.allocator import reuse_freed_memory
 from minigrad.nn import functional as F
 
+from benchmark import BATCH, CNN_CHANNELS
 from benchmark_overhead import numpy_threads
 from timing import header, interleaved_times, machine_info
 
