@@ -1,6 +1,8 @@
 """Splitting elementwise chains over batch blocks (minigrad/parallel.py)."""
 import multiprocessing
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -134,6 +136,24 @@ def test_over_blocks_keeps_the_blocks_order_and_reraises(threads):
 
     with pytest.raises(RuntimeError, match="block 5 failed"):
         parallel.over_blocks(fail_on_five, list(range(7)))
+
+
+def test_a_thread_held_up_by_one_block_leaves_the_others_to_the_free_threads(threads):
+    """Blocks are handed out one at a time: while one thread is stuck on a slow block the
+    others take every remaining block, each exactly once, and the results keep block order."""
+    threads(3)
+    done_by = {}
+
+    def compute(block):
+        if block == 0:
+            time.sleep(0.2)
+        done_by.setdefault(block, []).append(threading.get_ident())
+        return block * 10
+
+    assert parallel.share_out(compute, list(range(9))) == [10 * b for b in range(9)]
+    assert sorted(done_by) == list(range(9)) and all(len(t) == 1 for t in done_by.values())
+    slow_thread = done_by[0][0]
+    assert [b for b, (t,) in done_by.items() if t == slow_thread] == [0]
 
 
 def test_small_products_run_on_one_blas_thread_large_ones_on_all(threads):
