@@ -10,7 +10,6 @@ lr mid-training changes the step size at once (Sutskever et al. put lr inside th
 """
 import numpy as np
 
-from ..parallel import over_batch_blocks
 from .optimizer import Optimizer
 
 
@@ -32,24 +31,14 @@ class SGD(Optimizer):
     def _update(self, param, grad, state, group):
         lr, momentum, dampening, weight_decay = (
             float(group[k]) for k in ("lr", "momentum", "dampening", "weight_decay"))
-        nesterov = group["nesterov"]
-        first_step = momentum != 0 and "momentum_buffer" not in state
-        if first_step:
-            state["momentum_buffer"] = np.empty_like(param)
-        arrays = (param, grad) + ((state["momentum_buffer"],) if momentum != 0 else ())
-
-        def update(param, grad, buffer=None):  # rows of the parameter (its grad, its buffer)
-            if weight_decay != 0:
-                grad = grad + weight_decay * param  # a new array: p.grad itself stays untouched
-            if momentum != 0:
-                if first_step:
-                    buffer[...] = grad
-                else:
-                    np.multiply(buffer, momentum, out=buffer)
-                    buffer += grad if dampening == 0 else (1 - dampening) * grad  # 1·grad: a copy
-                grad = grad + momentum * buffer if nesterov else buffer
-            param -= lr * grad
-
-        # Every element's update is on its own, so a large parameter is updated a block of rows
-        # per core (minigrad/parallel.py), with the same result to the bit.
-        over_batch_blocks(update, *arrays)
+        if weight_decay != 0:
+            grad = grad + weight_decay * param  # a new array: p.grad itself stays untouched
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)
+            else:
+                np.multiply(buffer, momentum, out=buffer)
+                buffer += grad if dampening == 0 else (1 - dampening) * grad  # 1·grad: a copy
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        param -= lr * grad
