@@ -1,4 +1,4 @@
-"""examples/train_tiny.py, README's first command: it trains, and its gradient check passes."""
+"""examples/train_tiny.py, the example README names: it trains, and its gradient check passes."""
 import importlib.util
 from pathlib import Path
 
