@@ -90,6 +90,8 @@ def check_backward(node, grads):
     created_at = getattr(node, "created_at", "a line run before anomaly mode was switched on")
     for i, (parent, grad) in enumerate(zip(node.inputs, grads)):
         if grad is not None and _not_finite(grad):
+            # an input made by an op is linked as that op's node, a leaf as the tensor itself
+            shape = parent.output_shape if hasattr(parent, "output_shape") else parent.data.shape
             raise RuntimeError(f"{type(node).__name__} returned {_what(grad)} in its gradient "
-                               f"for input {i} (shape {parent.data.shape}); the op was created "
+                               f"for input {i} (shape {shape}); the op was created "
                                f"at {created_at}")

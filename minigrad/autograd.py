@@ -2,7 +2,8 @@
 
 A `Tensor` wraps an ndarray. When an operation runs on tensors that require grad, it
 records the `Function` instance that made its output (`tensor.grad_fn`); that instance
-keeps the arrays its backward needs and links to its input tensors. `backward()` visits
+keeps the arrays its backward needs and links to its inputs: to the node that made an input,
+or to the input tensor itself when it is a leaf. `backward()` visits
 these nodes once each, in reverse topological order, and hands every node the gradient
 of the final scalar with respect to its output; the node returns one gradient per input
 (the chain rule, one step). Leaves (tensors made by the user) accumulate into `.grad`.
@@ -346,8 +347,8 @@ def _topological_order(root):
         visited.add(node)
         stack.append((node, True))
         for parent, needed in zip(node.inputs, node.needs_input_grad):
-            if needed and parent.grad_fn is not None and parent.grad_fn not in visited:
-                stack.append((parent.grad_fn, False))
+            if needed and isinstance(parent, Function) and parent not in visited:
+                stack.append((parent, False))
     return order
 
 
@@ -374,20 +375,21 @@ def run_backward(root, seed, retain_graph):
             for parent, needed, grad in zip(node.inputs, node.needs_input_grad, grads):
                 if not needed or grad is None:
                     continue
-                if grad.shape != parent.data.shape:
+                is_node = isinstance(parent, Function)  # else a leaf tensor
+                shape = parent.output_shape if is_node else parent.data.shape
+                if grad.shape != shape:
                     raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of "
-                                       f"shape {grad.shape} for an input of shape {parent.data.shape}")
-                parent_node = parent.grad_fn
-                if parent_node is None:
+                                       f"shape {grad.shape} for an input of shape {shape}")
+                if not is_node:
                     # A fresh array handed to this input alone is kept without a copy (like
                     # PyTorch); Add hands both inputs the upstream array, reshape a view of it.
                     owned = (type(grad) is np.ndarray and grad.base is None
                              and grad is not grad_out and sum(g is grad for g in grads) == 1)
                     _accumulate_grad(parent, grad, owned)
-                elif parent_node in pending:
-                    pending[parent_node] = pending[parent_node] + grad  # never in place: shared
+                elif parent in pending:
+                    pending[parent] = pending[parent] + grad  # never in place: shared
                 else:
-                    pending[parent_node] = grad
+                    pending[parent] = grad
         if not retain_graph:
             node.release()
 
@@ -402,10 +404,13 @@ class Function:
     `backward(ctx, grad)` returning one gradient per positional input (None where an input
     needs none). `ctx` is the node itself: `ctx.save(...)` keeps arrays for backward,
     `ctx.needs_input_grad[i]` says whether input i wants a gradient (skip the work if not).
-    Tensors go in positionally; options (axis, shape, ...) go in as keywords.
+    Tensors go in positionally; options (axis, shape, ...) go in as keywords. A recorded node's
+    `inputs` holds, per input, the node that made it, or the tensor itself if it is a leaf
+    (or any other value passed); `output_shape`/`output_dtype` describe what it made.
     """
 
     __slots__ = ("inputs", "saved", "needs_input_grad", "retained_output", "released",
+                 "output_shape", "output_dtype",
                  "__dict__")  # __dict__: room for whatever else an op keeps for backward
 
     def save(self, *arrays):
@@ -420,11 +425,15 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record a node if any input requires grad."""
         ctx = cls()
-        arrays, needs = [], []
+        arrays, needs, links = [], [], []
         for x in inputs:
             is_tensor = isinstance(x, Tensor)
             arrays.append(x.data if is_tensor else x)
             needs.append(is_tensor and x._requires_grad)
+            # The graph links to the node that made an input, not to the input tensor (unless
+            # it is a leaf): so an intermediate result is freed once nothing else holds it,
+            # as in PyTorch. An op keeps what its backward needs itself (ctx.save).
+            links.append(x.grad_fn if is_tensor and x.grad_fn is not None else x)
         record = _GradMode.enabled and True in needs
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = ctx.forward(*arrays, **options)
@@ -433,7 +442,8 @@ class Function:
         result = object.__new__(Tensor)  # Tensor._from_op, inlined: this is the hot path
         result.data, result.grad = out, None
         if record:
-            ctx.inputs, ctx.retained_output, ctx.released = inputs, None, False
+            ctx.inputs, ctx.retained_output, ctx.released = tuple(links), None, False
+            ctx.output_shape, ctx.output_dtype = out.shape, out.dtype
             result.grad_fn, result._requires_grad = ctx, True
             if _AnomalyMode.enabled:
                 record_forward(ctx, arrays, out)

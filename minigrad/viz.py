@@ -12,13 +12,13 @@ A big graph (more than `max_ops` ops) is summarised layer by layer: a chain of o
 feed only the next is drawn as one box listing them, and a new box starts wherever a weight
 (a leaf with two or more dimensions that requires grad) comes in.
 """
-from .autograd import Tensor
+from .autograd import Function, Tensor
 
 COLORS = {"op": "#fde0c5", "leaf": "#dbe9f6", "constant": "#eeeeee"}
 
 
-def _shape(array):
-    return "×".join(map(str, array.shape)) or "scalar"
+def _shape(shape):
+    return "×".join(map(str, shape)) or "scalar"
 
 
 def graph_of(root, names=None):
@@ -36,24 +36,19 @@ def graph_of(root, names=None):
         raise RuntimeError("this graph was freed by backward(); draw it before, or call "
                            "backward(retain_graph=True)")
     labels = {id(tensor): name for name, tensor in (names or {}).items()}
-    made = {root.grad_fn: root.data}  # op -> the array it produced (for its shape and dtype)
     nodes, edges, stack = {}, [], [root.grad_fn]
     while stack:
         op = stack.pop()
         if op in nodes:
             continue
-        out = made[op]
-        nodes[op] = f"{type(op).__name__}\n{_shape(out)} {out.dtype}", "op"
-        for tensor in op.inputs:
-            if not isinstance(tensor, Tensor):
-                continue
-            if tensor.grad_fn is not None:
-                made[tensor.grad_fn] = tensor.data
-                stack.append(tensor.grad_fn)
-                edges.append((tensor.grad_fn, op))
-                continue
-            nodes[tensor] = _leaf_label(tensor, labels.get(id(tensor)))
-            edges.append((tensor, op))
+        nodes[op] = f"{type(op).__name__}\n{_shape(op.output_shape)} {op.output_dtype}", "op"
+        for link in op.inputs:  # the op that made an input, or a leaf tensor itself
+            if isinstance(link, Tensor):
+                nodes[link] = _leaf_label(link, labels.get(id(link)))
+                edges.append((link, op))
+            elif isinstance(link, Function):
+                stack.append(link)
+                edges.append((link, op))
     for name, tensor in (names or {}).items():
         if tensor.grad_fn in nodes:
             label, kind = nodes[tensor.grad_fn]
@@ -65,9 +60,9 @@ def _leaf_label(tensor, name):
     if not tensor.requires_grad:
         if name is None:  # an unnamed constant, such as the 2 in x ** 2
             name = f"{tensor.item():g}" if tensor.numel() == 1 else "const"
-        return f"{name}\n{_shape(tensor.data)}" if tensor.numel() > 1 else name, "constant"
-    grad = "" if tensor.grad is None else f"\ngrad {_shape(tensor.grad.data)}"
-    return f"{name or 'param'}\n{_shape(tensor.data)} {tensor.dtype}{grad}", "leaf"
+        return f"{name}\n{_shape(tensor.shape)}" if tensor.numel() > 1 else name, "constant"
+    grad = "" if tensor.grad is None else f"\ngrad {_shape(tensor.grad.shape)}"
+    return f"{name or 'param'}\n{_shape(tensor.shape)} {tensor.dtype}{grad}", "leaf"
 
 
 def summarised(nodes, edges):

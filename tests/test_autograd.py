@@ -1,4 +1,7 @@
 """The engine: graph bookkeeping, grad modes, dtype rules, Tensor basics (minigrad/autograd.py)."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -236,6 +239,28 @@ def test_saved_arrays_are_freed_after_backward():
     y = x.exp()
     y.sum().backward()
     assert y.grad_fn.saved is None and y.grad_fn.inputs == ()
+
+
+def test_an_intermediate_result_is_freed_when_only_the_graph_would_hold_it():
+    """The graph links to the node that made an input, not to the input tensor, so a value no
+    backward needs goes as soon as the caller drops it (as in PyTorch); backward still works."""
+    x = leaf([1.0, 2.0])
+    h = x * 3.0
+    unused_by_backward = weakref.ref(h.data)  # Add keeps only shapes, not its inputs' values
+    loss = (h + 1.0).sum()
+    del h
+    gc.collect()
+    assert unused_by_backward() is None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+def test_a_recorded_node_links_to_the_node_of_an_op_made_input_and_to_a_leaf_itself():
+    x = leaf([1.0, 2.0])
+    e = (x * 3.0).exp()
+    y = e + x
+    assert y.grad_fn.inputs[0] is e.grad_fn and y.grad_fn.inputs[1] is x
+    assert (y.grad_fn.output_shape, y.grad_fn.output_dtype) == ((2,), x.dtype)
 
 
 def test_retain_grad_keeps_and_accumulates_a_non_leaf_gradient():
