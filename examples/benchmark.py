@@ -34,7 +34,6 @@ benchmark_overhead.py, which look at those two workloads in more detail.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 
@@ -182,17 +181,30 @@ def peak_memory_mib(library, reuse):
 
 
 def _memory_probe(library, reuse):
+    """The peak resident memory of three CNN steps above the memory before them, in MiB.
+
+    Read from /proc (Linux): the peak (VmHWM) is reset to the current size just before the
+    steps. Not getrusage's ru_maxrss: a process started from another keeps its parent's peak
+    there across exec, so a probe run from this benchmark read the benchmark's own size.
+    """
     lib = mg if library == "minigrad" else torch
     if reuse:
         reuse_freed_memory()
     lib.set_num_threads(numpy_threads())  # as in main(): both get BLAS's thread count
     step = cnn_step(lib)
-    with open("/proc/self/statm") as f:
-        before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    before = _status_mib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # VmHWM := VmRSS
     for _ in range(3):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10  # KiB on Linux
-    return peak - before
+    return _status_mib("VmHWM") - before
+
+
+def _status_mib(field):
+    """A memory line of /proc/self/status (VmRSS, VmHWM, ...) in MiB."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 2 ** 10  # reported in kB
 
 
 # --------------------------------------------------------------------------- the table
