@@ -25,11 +25,11 @@ kept from forward; dW and db add up the blocks' shares. The blocks are independe
 they also share out over the cores (`over_blocks`), one BLAS thread each. Measured on an
 idle 2-core AVX2 machine, together with pooling, ReLU and BatchNorm's sums split over the
 cores too (minigrad/parallel.py): examples/benchmark.py's CNN training step went from 1.64×
-PyTorch's time to 1.12-1.19×, its peak memory from 352 to 308-330 MiB; on a 2-core AVX-512
-machine from 1.72-1.84× to 1.19-1.27×. What is left is mostly the matrix products themselves
-(examples/benchmark_cnn_layers.py shows it op by op). With one block the
-code is the whole-batch im2col above; the tests check a sample per block against that and
-against the direct definition.
+PyTorch's time to 1.12-1.19×, on a 2-core AVX-512 machine from 1.72-1.84× to 1.19-1.27×,
+and its peak memory from 245 to 155 MiB (PyTorch's: about 200). What is left is mostly the
+matrix products themselves (examples/benchmark_cnn_layers.py shows it op by op). With one
+block the code is the whole-batch im2col above; the tests check a sample per block against
+that and against the direct definition.
 
 Memory layout. The windows are cut from a channels-last copy of x̃ (N, H, W, C): then a
 window's k·C values along a row are contiguous, im2col is one fast copy, and the GEMM's
