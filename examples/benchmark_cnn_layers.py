@@ -34,24 +34,20 @@ def channels_last(a):
 
 
 def minigrad_step(op, x, upstream, input_grad, *params):
-    """op(x, *params) forward, then backward with `upstream`; gradients reset each call."""
-    x = mg.tensor(x, requires_grad=input_grad)
-    params = [mg.tensor(p, requires_grad=True) for p in params]
-
-    def step():
-        x.grad = None
-        for p in params:
-            p.grad = None
-        op(x, *params).backward(upstream)
-
-    return step
+    """op(x, *params) forward, then backward with `upstream`, in minigrad."""
+    return backward_step(op, mg.tensor(x, requires_grad=input_grad),
+                         [mg.tensor(p, requires_grad=True) for p in params], upstream)
 
 
 def torch_step(op, x, upstream, input_grad, *params):
-    x = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(input_grad)
-    params = [torch.from_numpy(p).requires_grad_() for p in params]
-    upstream = torch.from_numpy(np.ascontiguousarray(upstream))
+    """The same in PyTorch (NCHW contiguous inputs, its default)."""
+    return backward_step(op, torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(input_grad),
+                         [torch.from_numpy(p).requires_grad_() for p in params],
+                         torch.from_numpy(np.ascontiguousarray(upstream)))
 
+
+def backward_step(op, x, params, upstream):
+    """A step function: op(x, *params), then backward with `upstream`; gradients reset each call."""
     def step():
         x.grad = None
         for p in params:
